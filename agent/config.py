@@ -1,0 +1,154 @@
+"""Configuration: ``paper-digest.toml`` (``--config``, else ./paper-digest.toml when present) over defaults.
+
+Flags beat the environment, which beats the file, which beats the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "paper-digest.toml"
+DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    input_per_mtok: float  # USD per 1M prompt tokens
+    output_per_mtok: float  # USD per 1M completion tokens
+
+
+DEFAULT_PRICES: dict[str, Price] = {
+    "gpt-4.1": Price(2.00, 8.00),
+    "gpt-4.1-mini": Price(0.40, 1.60),
+    "gpt-4.1-nano": Price(0.10, 0.40),
+    "gpt-4o": Price(2.50, 10.00),
+    "gpt-4o-mini": Price(0.15, 0.60),
+    "gpt-5": Price(1.25, 10.00),
+    "gpt-5-mini": Price(0.25, 2.00),
+    "gpt-5-nano": Price(0.05, 0.40),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PostConfig:
+    author: str = "lim4349"
+    categories: tuple[str, ...] = ("Daily Papers", "일간")
+    base_tags: tuple[str, ...] = ("huggingface", "papers", "daily", "ai")
+    timezone: str = "Asia/Seoul"
+    post_time: str = "09:15:00"  # HH:MM:SS in `timezone`
+    top_n: int = 0  # 0 = every paper of the day
+
+
+@dataclass(frozen=True, slots=True)
+class LLMConfig:
+    model: str = DEFAULT_MODEL
+    temperature: float = 0.2
+    concurrency: int = 4
+    max_retries: int = 3  # the SDK's own retries (connection errors, 408/409/429/5xx, Retry-After)
+    timeout_s: float = 60.0
+    summary_min_chars: int = 20
+    summary_max_chars: int = 120
+    budget_usd: float = 0.0  # 0 = no budget
+    prices: dict[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    post: PostConfig = field(default_factory=PostConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    out_dir: Path = Path("outputs")
+    hf_endpoint: str = "https://huggingface.co"
+    hf_token: str | None = None
+    cache_dir: Path | None = None  # None = the platform user cache dir
+
+
+def _section(cls: type, raw: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+    values = {}
+    for key, value in raw.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    try:
+        return cls(**values)
+    except TypeError as exc:  # pragma: no cover - dataclass arg errors
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ) if env is None else env
+    explicit = path is not None
+    path = path or Path(DEFAULT_CONFIG_FILE)
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}; fix the file or pass --config.") from exc
+    elif explicit:
+        raise ConfigError(f"config file {path} does not exist.")
+
+    where = str(path)
+    unknown = sorted(set(raw) - {"post", "llm", "output", "hf", "cache"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}.")
+    post = _section(PostConfig, raw.get("post", {}), f"{where} [post]")
+    llm_raw = dict(raw.get("llm", {}))
+    prices_raw = llm_raw.pop("prices", {})
+    llm = _section(LLMConfig, llm_raw, f"{where} [llm]")
+    if prices_raw:
+        prices = dict(DEFAULT_PRICES)
+        for model, p in prices_raw.items():
+            try:
+                prices[model] = Price(float(p["input"]), float(p["output"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"{where} [llm.prices] {model}: expected {{input = USD/1M, output = USD/1M}}."
+                ) from exc
+        llm = replace(llm, prices=prices)
+
+    cfg = Config(
+        post=post,
+        llm=llm,
+        out_dir=Path(raw.get("output", {}).get("dir", "outputs")),
+        hf_endpoint=raw.get("hf", {}).get("endpoint", "https://huggingface.co"),
+        cache_dir=Path(raw["cache"]["dir"]) if raw.get("cache", {}).get("dir") else None,
+    )
+    # The environment beats the file.
+    if env.get("HF_ENDPOINT"):
+        cfg = replace(cfg, hf_endpoint=env["HF_ENDPOINT"])
+    if env.get("HF_TOKEN"):
+        cfg = replace(cfg, hf_token=env["HF_TOKEN"])
+    if env.get("PAPER_DIGEST_CACHE_DIR"):
+        cfg = replace(cfg, cache_dir=Path(env["PAPER_DIGEST_CACHE_DIR"]))
+    if env.get("PAPER_DIGEST_MODEL"):
+        cfg = replace(cfg, llm=replace(cfg.llm, model=env["PAPER_DIGEST_MODEL"]))
+    _check(cfg, where)
+    return cfg
+
+
+def _check(cfg: Config, where: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(cfg.post.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where} [post] timezone {cfg.post.timezone!r} is not a known time zone.") from exc
+    parts = cfg.post.post_time.split(":")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        raise ConfigError(f"{where} [post] post_time must look like 09:15:00.")
+    if cfg.post.top_n < 0:
+        raise ConfigError(f"{where} [post] top_n must be 0 (all) or a positive number.")
+    if cfg.llm.concurrency < 1:
+        raise ConfigError("concurrency must be at least 1.")
+    if not 1 <= cfg.llm.summary_min_chars < cfg.llm.summary_max_chars:
+        raise ConfigError(f"{where} [llm] summary_min_chars must be below summary_max_chars.")

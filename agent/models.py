@@ -1,0 +1,127 @@
+"""Typed models passed between pipeline stages. Plain frozen dataclasses: cheap to import and build."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+# What became of a paper's enrichment.
+#   summarized: a validated Korean one-liner (from the LLM or an editor)
+#   awaiting:   no summary yet (--no-llm); tags come from the vocabulary's keyword rules
+#   flagged:    the model's answer failed validation, the budget ran out, or the abstract is unusable
+Status = Literal["summarized", "awaiting", "flagged"]
+Origin = Literal["llm", "keywords", "editor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One cleaned paper: every string is already safe *plain text* (control/bidi chars removed,
+    LaTeX made readable, whitespace reflowed). Escaping for Markdown/Liquid happens in render."""
+
+    id: str
+    title: str
+    abstract: str
+    upvotes: int = 0
+    authors: tuple[str, ...] = ()
+    organization: str | None = None  # organization.fullname when the payload has one
+    github_repo: str | None = None  # http(s) URL or None
+    project_page: str | None = None  # http(s) URL or None
+    published_at: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def affiliation(self) -> str:
+        """Organisation full name, else "first author 외 N명", else ""."""
+        if self.organization:
+            return self.organization
+        if not self.authors:
+            return ""
+        if len(self.authors) == 1:
+            return self.authors[0]
+        return f"{self.authors[0]} 외 {len(self.authors) - 1}명"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    status: Status
+    origin: Origin
+    summary: str | None = None
+    tags: tuple[str, ...] = ()  # canonical vocabulary names, main field first
+    new_keywords: tuple[str, ...] = ()  # model suggestions for the editor, never published as tags
+    flag_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["new_keywords"] = list(self.new_keywords)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Enrichment:
+        return cls(
+            status=d["status"],
+            origin=d["origin"],
+            summary=d.get("summary"),
+            tags=tuple(d.get("tags") or ()),
+            new_keywords=tuple(d.get("new_keywords") or ()),
+            flag_reason=d.get("flag_reason"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    rank: int
+    paper: Paper
+    enrichment: Enrichment
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    date: dt.date
+    items: tuple[DigestItem, ...]
+    total: int  # papers collected that day (before top_n)
+    overview: str | None = None  # Korean overview of the day (합니다체), None without the LLM
+
+
+@dataclass(slots=True)
+class Usage:
+    """Counters of one run; mutable, filled by the enrichment stage."""
+
+    llm_requests: int = 0  # HTTP requests sent, retries included
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(slots=True)
+class RunReport:
+    """The JSON written by ``run --report FILE``. Keys are a fixed contract."""
+
+    date: str
+    papers: int = 0
+    summarized: int = 0
+    flagged: int = 0
+    llm_requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    seconds: float = 0.0
+    draft: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cost_usd"] = round(self.cost_usd, 6)
+        d["seconds"] = round(self.seconds, 3)
+        return d
