@@ -1,0 +1,311 @@
+"""Where a day's papers come from: the HF Daily Papers API, or a JSON file in the same format.
+
+Every source returns the raw API items (JSON objects) in the server's order, unparsed; ``[]`` is a day
+without papers. Parsing, cleaning and de-duplication by paper id happen later, in ``agent/clean.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from agent import __version__
+from agent.errors import ConfigError, SourceError
+
+__all__ = ["DEFAULT_ENDPOINT", "FileSource", "HFApiSource", "PaperSource", "source_for"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+API_PATH = "/api/daily_papers"
+
+# Worth another attempt: the server or the network may be fine a moment later.
+_TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# draft-ietf-httpapi-ratelimit-headers: `RateLimit: "api";r=0;t=55` (draft 9+, what the Hub sends) or
+# `RateLimit: limit=500, remaining=0, reset=55` (earlier drafts); both give seconds until the window resets.
+_RATELIMIT_RESET = re.compile(r"(?:^|[;,\s])(?:t|reset)\s*=\s*(\d+(?:\.\d+)?)")
+
+
+class PaperSource(Protocol):
+    def describe(self) -> str:
+        """Where the papers come from, for logs and error messages."""
+        ...
+
+    def fetch(self, day: dt.date) -> list[dict[str, Any]]:
+        """The day's raw API items, in order; ``[]`` for a day without papers."""
+        ...
+
+
+class HFApiSource:
+    """``GET {endpoint}/api/daily_papers?date=…``, paged with ``p``/``limit`` and retried with backoff.
+
+    ``transport`` and ``sleep`` are the seams for tests: an ``httpx.MockTransport`` instead of the
+    network, a recorder instead of really waiting.
+    """
+
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        token: str | None = None,
+        *,
+        timeout: float = 20.0,
+        max_attempts: int = 5,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        page_limit: int = 100,
+        max_pages: int = 20,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"HF endpoint {endpoint!r} is not an http(s) URL; fix HF_ENDPOINT.")
+        if min(max_attempts, page_limit, max_pages) < 1:
+            raise ValueError("max_attempts, page_limit and max_pages must be at least 1")
+        self.endpoint = endpoint.rstrip("/")
+        self._token = (token or "").strip() or None
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self._transport = transport
+        self._sleep = sleep
+        self._date: str | None = None
+
+    def describe(self) -> str:
+        """The API URL, with the date once :meth:`fetch` has been called."""
+        url = self.endpoint + API_PATH
+        return f"{url}?date={self._date}" if self._date is not None else url
+
+    def fetch(self, day: dt.date) -> list[dict[str, Any]]:
+        return self.fetch_date(day.isoformat())
+
+    def fetch_date(self, date: str) -> list[dict[str, Any]]:
+        """Like :meth:`fetch`, with ``date`` sent verbatim (the server validates it)."""
+        self._date = date
+        items: list[dict[str, Any]] = []
+        seen: set[str | None] = set()
+        page = 0
+        with self._client() as client:
+            while True:
+                batch = self._page(client, date, page)
+                ids = {_paper_id(item) for item in batch}
+                # An empty page ends the day; a page with no new id means the server ignores `p`.
+                if not batch or ids <= seen:
+                    return items
+                if page == self.max_pages:
+                    raise SourceError(
+                        f"HF API kept returning new papers past {self.max_pages} pages for date={date}; "
+                        "check HF_ENDPOINT or raise max_pages."
+                    )
+                seen |= ids
+                items.extend(batch)
+                page += 1
+
+    def _client(self) -> httpx.Client:
+        headers = {
+            "User-Agent": f"paper-digest/{__version__}",
+            "Accept": "application/json",
+            # Not httpx's default: once zstandard is importable httpx also offers zstd, which vcrpy
+            # cannot decode when recording cassettes.
+            "Accept-Encoding": "gzip",
+        }
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return httpx.Client(
+            base_url=self.endpoint,
+            headers=headers,
+            timeout=self.timeout,
+            transport=self._transport,
+            follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
+        )
+
+    def _page(self, client: httpx.Client, date: str, page: int) -> list[dict[str, Any]]:
+        params = {"date": date, "p": str(page), "limit": str(self.page_limit)}
+        response = self._get(client, params, date)
+        try:
+            data = json.loads(response.content)
+        except ValueError:  # JSONDecodeError, or bytes in no JSON encoding
+            raise SourceError(f"HF API returned a non-JSON body for date={date}; try again later.") from None
+        return _check_items(data, f"{self.endpoint}{API_PATH}?date={date}&p={page}")
+
+    def _get(self, client: httpx.Client, params: dict[str, str], date: str) -> httpx.Response:
+        attempt = 1
+        while True:
+            try:
+                response = client.get(API_PATH, params=params)
+            except _TRANSIENT_ERRORS as exc:
+                if attempt >= self.max_attempts:
+                    raise SourceError(
+                        f"HF API at {self.endpoint} unreachable after {attempt} attempts "
+                        f"({type(exc).__name__}); check the network or HF_ENDPOINT."
+                    ) from exc
+                failure, hinted = type(exc).__name__, None
+            except httpx.HTTPError as exc:  # e.g. too many redirects, a corrupt gzip body
+                raise SourceError(
+                    f"HF API request to {self.endpoint} failed ({type(exc).__name__}: {exc}); "
+                    "check HF_ENDPOINT."
+                ) from exc
+            else:
+                status = response.status_code
+                if response.is_success:
+                    return response
+                if status != 429 and status < 500:
+                    raise self._rejected(response, date)
+                if attempt >= self.max_attempts:
+                    raise self._gave_up(status, date)
+                failure, hinted = f"HTTP {status}", _server_delay(response)
+            if hinted is None:
+                hinted = self.backoff_s * 2 ** (attempt - 1)
+            delay = min(hinted, self.max_backoff_s)
+            attempt += 1
+            log.warning(
+                "HF API %s for date=%s; retrying in %.1f s (attempt %d of %d)",
+                failure,
+                date,
+                delay,
+                attempt,
+                self.max_attempts,
+            )
+            self._sleep(delay)
+
+    def _rejected(self, response: httpx.Response, date: str) -> SourceError:
+        status = response.status_code
+        text = response.text.replace(self._token, "***") if self._token else response.text
+        body = _one_line(text, 200)
+        detail = f"HTTP {status}: {body}" if body else f"HTTP {status}"
+        hint = {401: "check HF_TOKEN", 403: "check HF_TOKEN", 404: "check HF_ENDPOINT"}.get(status)
+        return SourceError(f"HF API rejected date={date} ({detail})" + (f"; {hint}." if hint else "."))
+
+    def _gave_up(self, status: int, date: str) -> SourceError:
+        tries = f"after {self.max_attempts} attempts"
+        if status == 429:
+            advice = (
+                "try again in a few minutes" if self._token else "set HF_TOKEN or try again in a few minutes"
+            )
+            return SourceError(
+                f"HF API at {self.endpoint} is still rate-limiting (HTTP 429) {tries}; {advice}."
+            )
+        return SourceError(
+            f"HF API at {self.endpoint} answered HTTP {status} for date={date} {tries}; try again later."
+        )
+
+
+class FileSource:
+    """A JSON file in the API's format (a bare array of items), e.g. a saved response or a sample.
+
+    The file holds one day, so ``fetch`` ignores its ``day``. A UTF-8 BOM is accepted.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def fetch(self, day: dt.date) -> list[dict[str, Any]]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise SourceError(f"source file {self.path} does not exist; check --source.") from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise SourceError(f"cannot read source file {self.path} ({reason}); check --source.") from exc
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"source file {self.path} is not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8."
+            ) from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(
+                f"source file {self.path} is not valid JSON ({exc.msg} at line {exc.lineno} column "
+                f"{exc.colno}); fix it or save the API response again."
+            ) from exc
+        return _check_items(data, str(self.path))
+
+
+def source_for(source: str | None, endpoint: str, token: str | None) -> PaperSource:
+    """``--source`` omitted → the HF API at ``endpoint``; a path → that JSON file."""
+    if source is None:
+        return HFApiSource(endpoint, token)
+    return FileSource(Path(source))
+
+
+def _check_items(data: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(data, list):
+        raise SourceError(f"expected a JSON array of papers from {where}, got {_kind(data)}.")
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise SourceError(f"expected a JSON object for paper #{index} from {where}, got {_kind(item)}.")
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null"
+
+
+def _paper_id(item: dict[str, Any]) -> str | None:
+    paper = item.get("paper")
+    pid = paper.get("id") if isinstance(paper, dict) else None
+    return pid if isinstance(pid, str) else None
+
+
+def _one_line(text: str, limit: int) -> str:
+    printable = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(printable.split())[:limit]
+
+
+def _server_delay(response: httpx.Response) -> float | None:
+    """Seconds the server asks us to wait: ``Retry-After``, else (on 429) the RateLimit headers."""
+    headers = response.headers
+    retry_after = headers.get("retry-after", "").strip()
+    if retry_after:
+        seconds = _retry_after_seconds(retry_after)
+        if seconds is not None:
+            return seconds
+    if response.status_code == 429:
+        match = _RATELIMIT_RESET.search(headers.get("ratelimit", ""))
+        if match:
+            return float(match.group(1))
+        reset = headers.get("ratelimit-reset", "").strip()
+        if re.fullmatch(r"\d+(?:\.\d+)?", reset):
+            return float(reset)
+    return None
+
+
+def _retry_after_seconds(value: str) -> float | None:
+    """``Retry-After`` is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000" parses as naive; HTTP-dates are always GMT
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
