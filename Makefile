@@ -24,8 +24,8 @@ test: $(BIN)/.installed
 	$(BIN)/pytest -q --record-mode=none --block-network --allowed-hosts=127.0.0.1,localhost
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check agent tests
-	$(BIN)/mypy agent
+	$(BIN)/ruff check agent tests scripts
+	$(BIN)/mypy agent scripts
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
