@@ -1,0 +1,339 @@
+"""agent/llm.py against tests/fake_openai.py.
+
+Cassette tests were recorded against the fake (``--record-mode=once``) and replay offline (``none``); the
+fake still starts, but in replay it receives nothing, so they assert on what the client saw and on the
+cassette's requests. What a cassette cannot hold — timeouts, refused connections, concurrent first calls,
+an in-flight cap — runs live against the fake on 127.0.0.1. The messages and schema are literals, so
+editing a prompt file never invalidates a cassette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from fake_openai import FakeOpenAI, Fault, Reply, constant, cut_json, load_answers, paper_answer
+
+from agent.errors import ConfigError, LLMError
+from agent.llm import Completion, LLMClient, LLMUnavailable, parse_json_object
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "sk-test-dummy"
+MODEL = "gpt-4.1-mini"
+TITLE = "Learning beyond Teacher: Generalized On-Policy Distillation with Reward Extrapolation"
+EXPECTED = paper_answer(load_answers()["paper"]["2602.12125"])
+MESSAGES = [
+    {"role": "system", "content": "Summarise the paper in one Korean sentence. Answer with one JSON object."},
+    {
+        "role": "user",
+        "content": f"<paper_title>\n{TITLE}\n</paper_title>\n\n"
+        "<abstract>\nOn-policy distillation (OPD) ...\n</abstract>",
+    },
+]
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string", "enum": ["지식 증류", "강화학습", "LLM"]}},
+        "new_keywords": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["summary", "tags", "new_keywords"],
+    "additionalProperties": False,
+}
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Replay needs a key; a real one must never reach a test. Nothing else from the environment either.
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for name in ("OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_CUSTOM_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def ask(client: LLMClient, times: int = 1) -> list[Completion]:
+    try:
+        return [
+            await client.complete_json(MESSAGES, schema=SCHEMA, schema_name="paper_summary")
+            for _ in range(times)
+        ]
+    finally:
+        await client.aclose()
+
+
+def formats(cassette: Any) -> list[str | None]:
+    """The response_format type of every request in the cassette (recorded or replayed)."""
+    bodies = [json.loads(r.body) for r in cassette.requests]
+    return [b.get("response_format", {}).get("type") for b in bodies]
+
+
+# -- cassettes ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.vcr
+def test_json_schema_answer(vcr: Any) -> None:
+    with FakeOpenAI() as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        (c,) = run(ask(client))
+    assert c.mode == "json_schema" and client.mode == "json_schema"
+    assert c.data == EXPECTED
+    assert json.loads(c.text) == EXPECTED
+    assert c.prompt_tokens > 0 and c.completion_tokens > 0 and c.finish_reason == "stop"
+    assert client.requests_sent == 1
+    body = json.loads(vcr.requests[0].body)
+    assert body["model"] == MODEL and body["temperature"] == 0.2 and body["messages"] == MESSAGES
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "paper_summary", "strict": True, "schema": SCHEMA},
+    }
+
+
+@pytest.mark.vcr
+def test_server_without_json_schema_falls_back_to_json_object_once(vcr: Any) -> None:
+    with FakeOpenAI(json_schema=False) as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        first, second = run(ask(client, times=2))
+    assert (first.mode, second.mode) == ("json_object", "json_object")
+    assert first.data == second.data == EXPECTED
+    # One probe with json_schema (refused), then json_object for both answers: the mode is found once.
+    assert client.requests_sent == 3
+    assert formats(vcr) == ["json_schema", "json_object", "json_object"]
+
+
+@pytest.mark.vcr
+def test_server_without_structured_output_falls_back_to_text(vcr: Any) -> None:
+    fenced = "물론이다.\n```json\n" + json.dumps(EXPECTED, ensure_ascii=False) + "\n```"
+    with FakeOpenAI(constant(fenced), json_schema=False, json_object=False) as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        (c,) = run(ask(client))
+    assert c.mode == "text" and c.data == EXPECTED and c.text == fenced
+    assert client.requests_sent == 3
+    assert formats(vcr) == ["json_schema", "json_object", None]
+
+
+@pytest.mark.vcr
+def test_429_with_retry_after_then_success(vcr: Any) -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.rate_limited(retry_after=0.01))
+        counted: list[int] = []
+        client = LLMClient(
+            model=MODEL, base_url=fake.base_url, max_retries=3, on_request=lambda: counted.append(1)
+        )
+        started = time.perf_counter()
+        (c,) = run(ask(client))
+    assert c.data == EXPECTED
+    assert client.requests_sent == 2 and len(counted) == 2
+    assert time.perf_counter() - started < 5  # Retry-After (10 ms) honoured, not the SDK's backoff
+    assert [r["status"]["code"] for r in vcr.responses] == [429, 200]
+
+
+@pytest.mark.vcr
+def test_500_twice_then_success(vcr: Any) -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.server_error(), Fault.server_error())
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=3)
+        (c,) = run(ask(client))
+    assert c.data == EXPECTED and c.mode == "json_schema"
+    assert client.requests_sent == 3
+
+
+@pytest.mark.vcr
+def test_persistent_500_raises_llm_unavailable(vcr: Any) -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(*[Fault.server_error()] * 3)
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=2)
+        with pytest.raises(LLMUnavailable) as info:
+            run(ask(client))
+    assert str(info.value) == "the LLM endpoint failed (HTTP 500 after 2 retries); try again later."
+    assert client.requests_sent == 3
+    assert client.mode is None  # nothing was learnt: the next paper probes again
+
+
+@pytest.mark.vcr
+def test_401_raises_llm_error_with_the_fixed_message(vcr: Any) -> None:
+    with FakeOpenAI(api_key="sk-the-servers-own-key") as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=3)
+        with pytest.raises(LLMError) as info:
+            run(ask(client))
+    assert type(info.value) is LLMError  # not LLMUnavailable: the run must stop
+    assert str(info.value) == "the LLM endpoint rejected the API key (HTTP 401); check OPENAI_API_KEY."
+    assert client.requests_sent == 1  # a 401 is not retried
+
+
+@pytest.mark.vcr
+def test_unknown_model_raises_llm_error_naming_the_model(vcr: Any) -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.model_not_found(MODEL))
+        client = LLMClient(model=MODEL, base_url=fake.base_url)
+        with pytest.raises(LLMError) as info:
+            run(ask(client))
+    assert type(info.value) is LLMError
+    assert MODEL in str(info.value) and "--model" in str(info.value)
+
+
+def test_cassettes_hold_no_credentials() -> None:
+    """Every cassette of every test module: no auth header, nothing that looks like a key."""
+    secret_headers = {"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization"}
+    keylike = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}|\bBearer\s+\S+|\bhf_[A-Za-z0-9]{20,}")
+    for path in sorted((ROOT / "cassettes").rglob("*")):
+        if not path.is_file() or path.suffix not in {".yaml", ".yml", ".json"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not keylike.search(text), f"{path.relative_to(ROOT)} holds a key-like string"
+        data = yaml.safe_load(text) if path.suffix != ".json" else json.loads(text)
+        for interaction in (data or {}).get("interactions", []):
+            for side in ("request", "response"):
+                names = {n.lower() for n in (interaction.get(side, {}).get("headers") or {})}
+                leaked = names & secret_headers
+                assert not leaked, f"{path.relative_to(ROOT)}: {side} header(s) {sorted(leaked)}"
+    for path in (ROOT / "cassettes" / "test_llm").glob("*.yaml"):
+        assert "authorization" not in path.read_text(encoding="utf-8").lower(), path.name
+
+
+# -- live against the fake -------------------------------------------------------------------------
+
+
+def test_concurrent_first_calls_probe_once() -> None:
+    with FakeOpenAI(json_schema=False, latency=0.02) as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+
+        async def many() -> list[Completion]:
+            try:
+                return await asyncio.gather(
+                    *(client.complete_json(MESSAGES, schema=SCHEMA, schema_name="s") for _ in range(4))
+                )
+            finally:
+                await client.aclose()
+
+        results = run(many())
+    assert [r.mode for r in results] == ["json_object"] * 4
+    assert fake.formats().count("json_schema") == 1
+    assert client.requests_sent == len(fake.requests) == 5
+
+
+def test_timeout_raises_llm_unavailable() -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.timeout(5))
+        client = LLMClient(model=MODEL, base_url=fake.base_url, timeout=0.2, max_retries=0)
+        started = time.perf_counter()
+        with pytest.raises(LLMUnavailable, match=r"did not answer within 0\.2s"):
+            run(ask(client))
+    assert time.perf_counter() - started < 3
+    assert client.requests_sent == 1
+
+
+def test_unreachable_endpoint_raises_llm_unavailable() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = LLMClient(model=MODEL, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    with pytest.raises(LLMUnavailable, match="cannot reach the LLM endpoint") as info:
+        run(ask(client))
+    assert "\n" not in str(info.value)
+
+
+def test_in_flight_cap_answers_429_and_the_sdk_retries() -> None:
+    with FakeOpenAI(max_in_flight=1, latency=0.03, retry_after=0.01) as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=10)
+
+        async def many() -> list[Completion]:
+            try:
+                return await asyncio.gather(
+                    *(client.complete_json(MESSAGES, schema=SCHEMA, schema_name="s") for _ in range(3))
+                )
+            finally:
+                await client.aclose()
+
+        results = run(many())
+    assert all(r.data == EXPECTED for r in results)
+    assert fake.peak_in_flight == 1
+    assert client.requests_sent == len(fake.requests) > 3
+
+
+def test_model_rejecting_temperature_is_retried_without_it() -> None:
+    refusal = Fault.bad_request(
+        "Unsupported value: 'temperature' does not support 0.2 with this model. "
+        "Only the default (1) value is supported.",
+        param="temperature",
+    )
+    with FakeOpenAI() as fake:
+        fake.queue(refusal)
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        first, second = run(ask(client, times=2))
+    assert first.data == second.data == EXPECTED
+    assert ["temperature" in r.body for r in fake.requests] == [True, False, False]
+
+
+def test_other_400_is_llm_unavailable_without_the_key() -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.bad_request(f"context too long for key {KEY}; Bearer {KEY}"))
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        with pytest.raises(LLMUnavailable) as info:
+            run(ask(client))
+    message = str(info.value)
+    assert message.startswith("the LLM endpoint refused the request (HTTP 400:")
+    assert KEY not in message and "Bearer sk" not in message and "\n" not in message
+
+
+def test_cut_and_non_json_replies_give_data_none() -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(cut_json(EXPECTED), Reply("This paper proposes G-OPD."))
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        cut, english = run(ask(client, times=2))
+    assert cut.data is None and cut.finish_reason == "length" and cut.text.startswith('{"summary"')
+    assert english.data is None and english.text == "This paper proposes G-OPD."
+
+
+def test_headers_gzip_only_and_the_key_as_bearer() -> None:
+    with FakeOpenAI() as fake:
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
+        run(ask(client))
+    headers = fake.requests[0].headers
+    assert headers["accept-encoding"] == "gzip"  # vcrpy cannot decode zstd
+    assert headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="set OPENAI_API_KEY"):
+        LLMClient(model=MODEL)
+    # A local server (Ollama, vLLM) needs no key: a base URL alone is enough.
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        client = LLMClient(model=MODEL, max_retries=0)
+        (c,) = run(ask(client))
+    assert c.data == EXPECTED
+    assert fake.requests[0].headers["authorization"] == "Bearer no-key"
+
+
+def test_parse_json_object() -> None:
+    assert parse_json_object('{"a": 1}') == {"a": 1}
+    assert parse_json_object('```json\n{"a": 1}\n```') == {"a": 1}
+    assert parse_json_object('Sure! {"a": {"b": 2}} Done.') == {"a": {"b": 2}}
+    assert parse_json_object('{"a": ') is None
+    assert parse_json_object("[1, 2]") is None
+    assert parse_json_object("") is None
+
+
+def test_importing_the_module_does_not_import_the_sdk() -> None:
+    code = (
+        "import sys, agent.llm, agent.prompts\n"
+        "print('openai' in sys.modules, 'langchain_core' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["False", "False"]
