@@ -1,0 +1,155 @@
+"""The controlled tag vocabulary (``prompts/tags.toml``): canonical names, aliases and keyword rules.
+
+Every tag a post carries is a canonical name from this file. The LLM picks names from it; aliases map
+other spellings back to a name; keyword rules tag papers when there is no LLM (``--no-llm``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.errors import ConfigError
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+DEFAULT_VOCABULARY = PROMPTS_DIR / "tags.toml"
+
+# A title hit says more about a paper than a passing mention in its abstract.
+TITLE_WEIGHT = 3
+ABSTRACT_CAP = 3  # abstract hits counted per tag, at most: a long abstract must not outvote the title
+MIN_SCORE = 2  # one passing abstract mention is not enough to tag a paper
+
+# Names go unquoted into YAML front matter and inside Markdown code spans, so they stay plain words.
+_NAME_RE = re.compile(r"^[^\W_][\w ./+-]*$")
+_TAG_KEYS = {"name", "description", "aliases", "keywords"}
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    aliases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    description: str
+
+
+def _key(text: str) -> str:
+    """Lookup key: case-, width-, space-, '-' and '_'-insensitive ("Multi-Agent" == "multiagent")."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-_")
+
+
+class Vocabulary:
+    """A validated set of tags. Raises ConfigError (naming the tag) on duplicates or bad regexes."""
+
+    def __init__(self, tags: Iterable[Tag], *, source: str = "tag vocabulary") -> None:
+        self.tags: tuple[Tag, ...] = tuple(tags)
+        self._by_key: dict[str, str] = {}
+        self._rules: list[tuple[str, re.Pattern[str]]] = []
+        seen: set[str] = set()
+        for tag in self.tags:
+            where = f"{source}: tag {tag.name!r}"
+            if tag.name in seen:
+                raise ConfigError(f"{where}: the name appears twice; merge the two tags.")
+            seen.add(tag.name)
+            if not _NAME_RE.match(tag.name) or tag.name != tag.name.strip():
+                raise ConfigError(
+                    f"{where}: a name may hold only letters, digits, spaces and . / + -; rename it."
+                )
+            for spelling in (tag.name, *tag.aliases):
+                key = _key(spelling)
+                if not key:
+                    raise ConfigError(f"{where}: empty alias; remove it.")
+                other = self._by_key.get(key)
+                if other is not None and other != tag.name:
+                    raise ConfigError(
+                        f"{where}: {spelling!r} is already a name or alias of {other!r}; keep one."
+                    )
+                self._by_key[key] = tag.name
+            if not tag.keywords:
+                raise ConfigError(f"{where}: needs at least one keyword rule for the no-LLM mode.")
+            for keyword in tag.keywords:
+                try:
+                    compiled = re.compile(keyword, re.IGNORECASE)
+                except re.error as exc:
+                    raise ConfigError(
+                        f"{where}: keyword {keyword!r} is not a valid regular expression ({exc}); fix it."
+                    ) from exc
+                if compiled.match(""):
+                    raise ConfigError(f"{where}: keyword {keyword!r} matches empty text; make it specific.")
+            # One alternation per tag: overlapping keywords ("language model", "large language model")
+            # then count once per place in the text.
+            try:
+                rule = re.compile("|".join(f"(?:{k})" for k in tag.keywords), re.IGNORECASE)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{where}: keywords do not combine into one rule ({exc}); fix them."
+                ) from exc
+            self._rules.append((tag.name, rule))
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({len(self.tags)} tags)"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(tag.name for tag in self.tags)
+
+    def canonical(self, name: str) -> str | None:
+        """The canonical name for a name or alias, ignoring case and spacing; None when unknown."""
+        return self._by_key.get(_key(name))
+
+    def match_keywords(self, title: str, abstract: str, limit: int = 3) -> tuple[str, ...]:
+        """Up to ``limit`` canonical names whose keyword rules fire, best first (ties: file order)."""
+        scored: list[tuple[int, int, str]] = []
+        for order, (name, rule) in enumerate(self._rules):
+            in_title = _count(rule, title)
+            in_abstract = min(_count(rule, abstract), ABSTRACT_CAP)
+            score = TITLE_WEIGHT * in_title + in_abstract
+            if score >= MIN_SCORE:
+                scored.append((-score, order, name))
+        scored.sort()
+        return tuple(name for _, _, name in scored[: max(limit, 0)])
+
+
+def _count(rule: re.Pattern[str], text: str) -> int:
+    return sum(1 for m in rule.finditer(text) if m.end() > m.start())
+
+
+def load_vocabulary(path: Path | None = None) -> Vocabulary:
+    """Read and validate a vocabulary file (default ``prompts/tags.toml``)."""
+    path = path or DEFAULT_VOCABULARY
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"tag vocabulary {path} does not exist; restore prompts/tags.toml.") from exc
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read tag vocabulary {path}: {exc}; fix the file.") from exc
+
+    entries = raw.get("tag")
+    if set(raw) - {"tag"} or not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected only [[tag]] tables, at least one; fix the file.")
+    tags = []
+    for i, entry in enumerate(entries, 1):
+        label = entry.get("name", f"#{i}") if isinstance(entry, dict) else f"#{i}"
+        where = f"{path}: tag {label!r}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a [[tag]] table.")
+        unknown = sorted(set(entry) - _TAG_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TAG_KEYS))}."
+            )
+        name, description = entry.get("name"), entry.get("description", "")
+        aliases, keywords = entry.get("aliases", []), entry.get("keywords", [])
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: needs a non-empty name.")
+        if not isinstance(description, str):
+            raise ConfigError(f"{where}: description must be a string.")
+        for field_name, values in (("aliases", aliases), ("keywords", keywords)):
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigError(f"{where}: {field_name} must be a list of strings.")
+        tags.append(Tag(name=name, aliases=tuple(aliases), keywords=tuple(keywords), description=description))
+    return Vocabulary(tags, source=str(path))
