@@ -1,0 +1,147 @@
+"""The thin CLI: parse options, call one library function, map DigestError to a one-line message and exit code.
+
+Exit codes (fixed contract): 0 draft written; 1 run failed, nothing written or overwritten; 2 usage/config
+error; 3 only with --strict, when any paper is flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from agent.config import Config, load_config
+from agent.errors import ConfigError, DigestError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Turn Hugging Face Daily Papers into an enriched Korean Jekyll/Chirpy post.",
+)
+cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the LLM answer cache.")
+app.add_typer(cache_app, name="cache")
+
+log = logging.getLogger("paper-digest")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default ./paper-digest.toml).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Output directory (default ./outputs).")]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache directory (or PAPER_DIGEST_CACHE_DIR; default the user cache dir)."),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each step and LLM request (keys masked).")]
+
+
+def _fail(exc: DigestError) -> NoReturn:
+    message = " ".join(str(exc).split())  # always one line
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    log.propagate = False
+
+
+def _parse_date(value: str | None, tz: str) -> dt.date:
+    from agent.pipeline import today_in
+
+    if value is None:
+        return today_in(tz)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--date {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+def _load(config: Path | None, out: Path | None, cache_dir: Path | None) -> Config:
+    from dataclasses import replace
+
+    cfg = load_config(config)
+    if out is not None:
+        cfg = replace(cfg, out_dir=out)
+    if cache_dir is not None:
+        cfg = replace(cfg, cache_dir=cache_dir)
+    return cfg
+
+
+@app.command()
+def run(
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today in Asia/Seoul).")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="A JSON file in the API's shape instead of the HF API.")
+    ] = None,
+    out: OutOpt = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="No summaries; tags from keyword rules.")] = False,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, max=64, help="LLM requests in flight (default 4).")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="LLM model name (or PAPER_DIGEST_MODEL).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the run's JSON report here.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any paper is flagged.")] = False,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", min=0, help="Stop sending LLM requests once this is spent.")
+    ] = None,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Fetch the day's papers, enrich them, and write the draft post."""
+    from agent.pipeline import RunOptions, run_digest, with_overrides
+
+    _setup_logging(verbose)
+    try:
+        cfg = _load(config, out, cache_dir)
+        cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
+        day = _parse_date(date, cfg.post.timezone)
+        opts = RunOptions(date=day, source=source, no_llm=no_llm, report=report, progress=sys.stderr.isatty())
+        result = run_digest(opts, cfg)
+    except DigestError as exc:
+        _fail(exc)
+    typer.echo(
+        f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
+        f"{result.llm_requests} LLM requests, {result.cache_hits} cache hits, ${result.cost_usd:.4f}"
+    )
+    if strict and result.flagged:
+        typer.echo(f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {day}`.", err=True)
+        raise typer.Exit(3)
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
+    """Show the cache directory, entry count and size."""
+    from agent.cache import AnswerCache, default_cache_dir
+
+    try:
+        cfg = _load(config, None, cache_dir)
+        with AnswerCache(cfg.cache_dir or default_cache_dir()) as cache:
+            stats = cache.stats()
+    except DigestError as exc:
+        _fail(exc)
+    typer.echo(f"{stats['directory']}: {stats['entries']} entries, {stats['size_bytes']} bytes")
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
+    """Remove every cached LLM answer."""
+    from agent.cache import AnswerCache, default_cache_dir
+
+    try:
+        cfg = _load(config, None, cache_dir)
+        with AnswerCache(cfg.cache_dir or default_cache_dir()) as cache:
+            removed = cache.clear()
+    except DigestError as exc:
+        _fail(exc)
+    typer.echo(f"removed {removed} cached answers")
+
+
+def main() -> None:
+    app()
