@@ -28,13 +28,19 @@ app.add_typer(cache_app, name="cache")
 
 log = logging.getLogger("paper-digest")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (default ./paper-digest.toml).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default ./paper-digest.toml).")
+]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output directory (default ./outputs).")]
 CacheDirOpt = Annotated[
     Path | None,
-    typer.Option("--cache-dir", help="Cache directory (or PAPER_DIGEST_CACHE_DIR; default the user cache dir)."),
+    typer.Option(
+        "--cache-dir", help="Cache directory (or PAPER_DIGEST_CACHE_DIR; default the user cache dir)."
+    ),
 ]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log each step and LLM request (keys masked).")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log each step and LLM request (keys masked).")
+]
 
 
 def _fail(exc: DigestError) -> NoReturn:
@@ -75,7 +81,9 @@ def _load(config: Path | None, out: Path | None, cache_dir: Path | None) -> Conf
 
 @app.command()
 def run(
-    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today in Asia/Seoul).")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD (default: today in Asia/Seoul).")
+    ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="A JSON file in the API's shape instead of the HF API.")
     ] = None,
@@ -84,11 +92,14 @@ def run(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, max=64, help="LLM requests in flight (default 4).")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="LLM model name (or PAPER_DIGEST_MODEL).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="LLM model name (or PAPER_DIGEST_MODEL).")
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write the run's JSON report here.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any paper is flagged.")] = False,
     budget_usd: Annotated[
-        float | None, typer.Option("--budget-usd", min=0, help="Stop sending LLM requests once this is spent.")
+        float | None,
+        typer.Option("--budget-usd", min=0, help="Stop sending LLM requests once this is spent."),
     ] = None,
     cache_dir: CacheDirOpt = None,
     config: ConfigOpt = None,
@@ -111,7 +122,10 @@ def run(
         f"{result.llm_requests} LLM requests, {result.cache_hits} cache hits, ${result.cost_usd:.4f}"
     )
     if strict and result.flagged:
-        typer.echo(f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {day}`.", err=True)
+        typer.echo(
+            f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {day}`.",
+            err=True,
+        )
         raise typer.Exit(3)
 
 

@@ -97,7 +97,9 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
 
     digest = Digest(
         date=opts.date,
-        items=tuple(DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)),
+        items=tuple(
+            DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)
+        ),
         total=len(papers),
         overview=overview,
     )
