@@ -129,6 +129,67 @@ def run(
         raise typer.Exit(3)
 
 
+@app.command()
+def review(
+    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
+    approve: Annotated[str | None, typer.Option("--approve", help="Approve a paper id, or 'all'.")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help="Leave a paper out of the post.")] = None,
+    edit: Annotated[str | None, typer.Option("--edit", help="Replace a paper's summary and/or tags.")] = None,
+    summary: Annotated[str | None, typer.Option("--summary", help="With --edit: the one-liner.")] = None,
+    tags: Annotated[str | None, typer.Option("--tags", help="With --edit: vocabulary tags, a,b.")] = None,
+    regenerate: Annotated[str | None, typer.Option("--regenerate", help="Ask the LLM again.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="With --regenerate: a note for the LLM.")] = None,
+    out: OutOpt = None,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """List the day's papers with their review status, or approve / reject / edit / regenerate one."""
+    from agent import review as rv
+
+    _setup_logging(verbose)
+    try:
+        cfg = _load(config, out, cache_dir)
+        day = _parse_date(date, cfg.post.timezone)
+        if sum(a is not None for a in (approve, reject, edit, regenerate)) > 1:
+            raise ConfigError("give one of --approve, --reject, --edit, --regenerate at a time.")
+        if (summary is not None or tags is not None) and edit is None:
+            raise ConfigError("--summary and --tags go with --edit ID.")
+        if note is not None and regenerate is None:
+            raise ConfigError("--note goes with --regenerate ID.")
+        if approve is not None:
+            message = rv.approve(cfg.out_dir, day, cfg, approve)
+        elif reject is not None:
+            message = rv.reject(cfg.out_dir, day, cfg, reject)
+        elif edit is not None:
+            message = rv.edit(cfg.out_dir, day, cfg, edit, summary=summary, tags=tags)
+        elif regenerate is not None:
+            message = rv.regenerate(cfg.out_dir, day, cfg, regenerate, note=note)
+        else:
+            message = rv.review_table(cfg.out_dir, day, cfg)
+    except DigestError as exc:
+        _fail(exc)
+    typer.echo(message)
+
+
+@app.command()
+def publish(
+    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
+    out: OutOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Publish even with unreviewed papers.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the reviewed post to <out>/_posts/ (refuses while papers are unreviewed, unless --force)."""
+    from agent.publish import publish as publish_day
+
+    try:
+        cfg = _load(config, out, None)
+        path = publish_day(cfg.out_dir, _parse_date(date, cfg.post.timezone), cfg, force=force)
+    except DigestError as exc:
+        _fail(exc)
+    typer.echo(str(path))
+
+
 @cache_app.command("stats")
 def cache_stats(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
     """Show the cache directory, entry count and size."""

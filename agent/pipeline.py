@@ -63,7 +63,8 @@ def keyword_enrichment(papers: list[Paper]) -> dict[str, Enrichment]:
 def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     """Write the day's draft and return the run's report. Raises DigestError; nothing is written on failure."""
     from agent.clean import normalize
-    from agent.render import rank_papers, render_post
+    from agent.render import rank_papers
+    from agent.review import record_run
     from agent.sources import source_for
 
     started = time.perf_counter()
@@ -103,8 +104,8 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         total=len(papers),
         overview=overview,
     )
-    target = draft_path(cfg.out_dir, opts.date)
-    atomic_write_text(target, render_post(digest, cfg.post))
+    # Snapshot + merged review state + draft, under the date's lock: an editor's work is never lost.
+    target = record_run(cfg.out_dir, digest, cfg.post)
 
     report.papers = len(digest.items)
     report.summarized = sum(1 for it in digest.items if it.enrichment.status == "summarized")

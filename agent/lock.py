@@ -1,0 +1,51 @@
+"""The per-date lock: a nightly run and an editor's command never interleave their writes for one date.
+
+Every read-modify-write of a date's snapshot, review state, draft or post happens inside ``date_lock``.
+Holders keep it for milliseconds (the LLM is never called under it), so the second process waits briefly
+and only gives up, with a LockedError, when the first is really stuck.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from agent.errors import LockedError
+
+DEFAULT_TIMEOUT = 10.0  # seconds
+
+
+def lock_path(out_dir: Path, day: dt.date) -> Path:
+    return out_dir / "drafts" / f".{day.isoformat()}.lock"
+
+
+@contextmanager
+def date_lock(out_dir: Path, day: dt.date, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Path]:
+    """Hold the date's lock file (created under ``<out>/drafts``); LockedError after ``timeout`` seconds.
+
+    Not re-entrant across calls: take it once around a whole read-modify-write, never in a helper.
+    """
+    path = lock_path(out_dir, day)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LockedError(
+            f"cannot create {path.parent} for the lock of {day.isoformat()}: {exc.strerror or exc}; "
+            "check --out."
+        ) from exc
+    lock = FileLock(path, timeout=timeout, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockedError(
+            f"another paper-digest process is working on {day.isoformat()} (lock {path}); "
+            "try again when it finishes."
+        ) from None
+    try:
+        yield path
+    finally:
+        lock.release()

@@ -1,0 +1,57 @@
+"""Publish a reviewed day: ``<out>/_posts/<date>-hf-daily-papers.md``, the final post without review markers.
+
+Refuses while any paper is pending, flagged or needs-review (unless forced); rejected papers are left out,
+ranks renumbered, editor text used. Idempotent: the same review state gives the same bytes, and an
+unchanged post is not rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+from agent.config import Config
+from agent.errors import PublishRefused
+from agent.fsutil import atomic_write_text
+from agent.lock import DEFAULT_TIMEOUT, date_lock
+from agent.review import OPEN_STATUSES, effective_digest, open_day
+
+
+def _post_path(out_dir: Path, day: dt.date) -> Path:
+    from agent.pipeline import post_path
+
+    return post_path(out_dir, day)
+
+
+def publish(
+    out_dir: Path, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
+) -> Path:
+    """Write the day's final post atomically and return its path. PublishRefused while papers are unreviewed
+    (unless ``force``) or when every paper is rejected; ReviewError when the day has no run or a broken
+    review file."""
+    from agent.render import render_post
+
+    with date_lock(out_dir, day, lock_timeout):
+        opened = open_day(out_dir, day)
+        entries = opened.state.entries
+        unreviewed: Counter[str] = Counter(e.status for e in entries.values() if e.status in OPEN_STATUSES)
+        if unreviewed and not force:
+            detail = ", ".join(f"{unreviewed[s]} {s}" for s in OPEN_STATUSES if unreviewed[s])
+            in_day = sum(1 for e in entries.values() if e.status != "vanished")
+            raise PublishRefused(
+                f"{day}: {sum(unreviewed.values())} of {in_day} papers not reviewed yet ({detail}); "
+                f"run `paper-digest review {day}` or pass --force."
+            )
+        final = effective_digest(opened.digest, opened.state, final=True)
+        if not final.items:
+            raise PublishRefused(f"{day}: every paper is rejected; nothing to publish.")
+        text = render_post(final, cfg.post, final=True)
+        path = _post_path(out_dir, day)
+        try:
+            unchanged = path.read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            unchanged = False
+        if not unchanged:
+            atomic_write_text(path, text)
+    return path

@@ -1,0 +1,733 @@
+"""Editorial review: per-date review state beside the draft, merged on every run, edited by the editor.
+
+Files per date, all under ``<out>/drafts/`` and all written atomically under the date's lock (agent.lock):
+
+- ``<date>-snapshot.json``  machine-written by ``run``: the day's papers and the model's latest answers.
+- ``<date>-review.toml``    the review state, human-editable and diff-friendly: one table per paper id.
+- ``<date>-hf-daily-papers.md``  the draft, always rendered from snapshot + review state (editor text wins).
+
+Statuses: ``pending`` (model answer not reviewed), ``flagged`` (model answer failed validation, not reviewed),
+``needs-review`` (the abstract changed after approval/edit; the old edit is kept), ``approved`` (the model's
+answer, pinned as approved), ``edited`` (editor text), ``rejected`` (left out of draft and post),
+``vanished`` (no longer among the day's papers; kept in the file, restored if it comes back).
+
+Why the state keeps its own copy of the model's answer (``model_summary``/``model_tags``): an approval is of a
+*text*. A later run with another prompt or model must not swap the published sentence under an approval, so
+approved and edited entries keep the answer they were judged on; pending and flagged entries follow the run.
+
+Why ``regenerate`` asks the LLM outside the lock: the call takes seconds; holding the lock that long would
+make a nightly run or a second editor command time out. The answer is applied under the lock afterwards,
+on the state as it is then, so nothing written meanwhile is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+
+from agent.config import Config, PostConfig
+from agent.errors import ReviewError
+from agent.fsutil import atomic_write_text
+from agent.lock import DEFAULT_TIMEOUT, date_lock
+from agent.models import Digest, DigestItem, Enrichment, Paper
+
+if TYPE_CHECKING:
+    from agent.vocab import Vocabulary
+
+ReviewStatus = Literal["pending", "approved", "edited", "rejected", "flagged", "needs-review", "vanished"]
+STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+OPEN_STATUSES = ("pending", "flagged", "needs-review")  # what blocks publish
+DONE_STATUSES = ("approved", "edited")
+MAX_EDITOR_TAGS = 3
+
+NEEDS_REVIEW_REASON = "초록이 바뀌어 다시 검토해야 함"
+_KEEPS_EDIT = " (이전 편집 유지)"
+
+
+# -- paths and fingerprints ---------------------------------------------------------------------------
+
+
+def snapshot_path(out_dir: Path, day: dt.date) -> Path:
+    return out_dir / "drafts" / f"{day.isoformat()}-snapshot.json"
+
+
+def review_path(out_dir: Path, day: dt.date) -> Path:
+    return out_dir / "drafts" / f"{day.isoformat()}-review.toml"
+
+
+def _draft_path(out_dir: Path, day: dt.date) -> Path:
+    from agent.pipeline import draft_path  # lazy: pipeline imports this module
+
+    return draft_path(out_dir, day)
+
+
+def fingerprint(abstract: str) -> str:
+    """The abstract's fingerprint; whitespace-insensitive so a reflowed abstract is not a changed one."""
+    return hashlib.sha256(" ".join(abstract.split()).encode("utf-8")).hexdigest()[:16]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- the snapshot -------------------------------------------------------------------------------------
+
+
+def save_snapshot(out_dir: Path, digest: Digest) -> Path:
+    """Write the run's papers and model answers (call under ``date_lock``). Returns the path."""
+    path = snapshot_path(out_dir, digest.date)
+    data = {
+        "date": digest.date.isoformat(),
+        "total": digest.total,
+        "overview": digest.overview,
+        "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
+        "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
+    }
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    return path
+
+
+_PAPER_FIELDS = {f.name for f in fields(Paper)}
+
+
+def _paper_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in _PAPER_FIELDS}
+
+
+def load_snapshot(out_dir: Path, day: dt.date) -> Digest:
+    """The day's digest as the last run (or regenerate) left it, ranks 1..N in the run's order."""
+    path = snapshot_path(out_dir, day)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReviewError(
+            f"no run recorded for {day}: {path} is missing; run `paper-digest run --date {day}` first."
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReviewError(f"cannot read {path} ({exc}); re-run `paper-digest run --date {day}`.") from exc
+    try:
+        papers = [Paper(**_paper_fields(p)) for p in raw["papers"]]
+        enrichments = {pid: Enrichment.from_json(e) for pid, e in raw["enrichments"].items()}
+        items = tuple(
+            DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(papers, 1)
+        )
+        return Digest(
+            date=dt.date.fromisoformat(raw["date"]),
+            items=items,
+            total=int(raw["total"]),
+            overview=raw.get("overview"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReviewError(
+            f"{path} is not a valid snapshot ({exc!r}); re-run `paper-digest run --date {day}`."
+        ) from exc
+
+
+# -- the review state ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEntry:
+    """One paper's review. ``summary``/``tags`` are the editor's (None: use the model's)."""
+
+    status: ReviewStatus
+    title: str = ""  # for the human reading the file; refreshed by every run
+    summary: str | None = None
+    tags: tuple[str, ...] | None = None
+    note: str | None = None  # the editor's note of the last regenerate
+    model_summary: str | None = None
+    model_tags: tuple[str, ...] = ()
+    new_keywords: tuple[str, ...] = ()  # the model's suggestions for the vocabulary
+    flag_reason: str | None = None  # why the model's answer was flagged
+    abstract_sha: str = ""  # fingerprint of the abstract this entry was judged on
+    updated_at: str = ""
+    previous_status: ReviewStatus | None = None  # vanished: the status to restore if the paper comes back
+
+    @property
+    def has_edit(self) -> bool:
+        return self.summary is not None or self.tags is not None
+
+    def model_enrichment(self) -> Enrichment:
+        """The model's answer this entry holds, as an Enrichment."""
+        if self.flag_reason is not None:
+            status, origin = "flagged", "llm"
+        elif self.model_summary is not None:
+            status, origin = "summarized", "llm"
+        else:
+            status, origin = "awaiting", "keywords"
+        return Enrichment(
+            status=cast(Any, status),
+            origin=cast(Any, origin),
+            summary=self.model_summary,
+            tags=self.model_tags,
+            new_keywords=self.new_keywords,
+            flag_reason=self.flag_reason,
+        )
+
+    def with_model(self, e: Enrichment) -> ReviewEntry:
+        return replace(
+            self,
+            model_summary=e.summary,
+            model_tags=tuple(e.tags),
+            new_keywords=tuple(e.new_keywords),
+            flag_reason=(e.flag_reason or "사유가 기록되지 않음") if e.status == "flagged" else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewState:
+    date: dt.date
+    entries: Mapping[str, ReviewEntry]  # rank order, vanished papers last
+
+
+_KEY_ORDER = tuple(f.name for f in fields(ReviewEntry))
+_STR_KEYS = {"title", "summary", "note", "model_summary", "flag_reason", "abstract_sha", "updated_at"}
+_LIST_KEYS = {"tags", "model_tags", "new_keywords"}
+
+
+def _header(day: dt.date) -> str:
+    return (
+        f"# paper-digest review state for {day}: one table per paper id, in rank order.\n"
+        f"# status: {' | '.join(STATUSES)}\n"
+        "# summary/tags are the editor's and win over model_summary/model_tags. Hand edits are fine;\n"
+        f"# `paper-digest review {day} --edit ID --summary TEXT` also checks the text.\n\n"
+    )
+
+
+def dump_review(state: ReviewState) -> str:
+    import tomli_w
+
+    doc: dict[str, dict[str, Any]] = {}
+    for pid, entry in state.entries.items():
+        table: dict[str, Any] = {}
+        for key in _KEY_ORDER:
+            value = getattr(entry, key)
+            if value is None or (key in ("title", "updated_at", "abstract_sha") and value == ""):
+                continue
+            table[key] = list(value) if isinstance(value, tuple) else value
+        doc[pid] = table
+    return _header(state.date) + tomli_w.dumps(doc)
+
+
+def save_review(out_dir: Path, state: ReviewState) -> Path:
+    path = review_path(out_dir, state.date)
+    atomic_write_text(path, dump_review(state))
+    return path
+
+
+def load_review(out_dir: Path, day: dt.date, vocab: Vocabulary | None = None) -> ReviewState | None:
+    """The date's review state, None when there is none yet. A broken file raises ReviewError naming
+    the file and the line; editor tags must be vocabulary names or aliases (mapped to the name)."""
+    path = review_path(out_dir, day)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReviewError(f"cannot read {path} ({exc}); fix or remove the file.") from exc
+    return parse_review(text, day, where=str(path), vocab=vocab)
+
+
+def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | None = None) -> ReviewState:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ReviewError(f"{where}: invalid TOML: {exc}; fix the file (nothing was changed).") from exc
+    if vocab is None:
+        from agent.vocab import load_vocabulary
+
+        vocab = load_vocabulary()
+    entries: dict[str, ReviewEntry] = {}
+    for pid, table in raw.items():
+        if not isinstance(table, dict):
+            raise ReviewError(
+                f'{where} line {_line_of(text, None, pid)}: {pid!r} must be a table ["<paper id>"].'
+            )
+        entries[pid] = _entry_from_table(pid, table, text, where, vocab)
+    return ReviewState(date=day, entries=entries)
+
+
+def _entry_from_table(
+    pid: str, table: dict[str, Any], text: str, where: str, vocab: Vocabulary
+) -> ReviewEntry:
+    def fail(key: str | None, problem: str) -> ReviewError:
+        return ReviewError(f"{where} line {_line_of(text, pid, key)}: paper {pid}: {problem}; fix the file.")
+
+    unknown = sorted(set(table) - set(_KEY_ORDER))
+    if unknown:
+        raise fail(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(_KEY_ORDER)})")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("status", "previous_status"):
+            if value not in STATUSES:
+                raise fail(key, f"unknown {key} {value!r} (use one of: {', '.join(STATUSES)})")
+        elif key in _STR_KEYS:
+            if not isinstance(value, str):
+                raise fail(key, f"{key} must be a string")
+        elif key in _LIST_KEYS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(key, f"{key} must be a list of strings")
+            value = tuple(value)
+        values[key] = value
+    if "status" not in values:
+        raise fail(None, f"no status (use one of: {', '.join(STATUSES)})")
+    if values.get("tags") is not None:
+        tags, bad = _canonical_tags(values["tags"], vocab)
+        if bad:
+            raise fail("tags", _unknown_tags_message(bad, vocab))
+        values["tags"] = tags
+    return ReviewEntry(**values)
+
+
+_HEADER = re.compile(r"^\s*\[(?!\[)")
+_KEY = re.compile(r"""^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _line_of(text: str, pid: str | None, key: str | None) -> int:
+    """1-based line of ``key`` in table ``pid`` (a top-level key when pid is None), else the line of the
+    table's header, else 1. Best effort: it only points the editor at the right place."""
+    section: str | None = None
+    header_line = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if _HEADER.match(line):
+            try:
+                section = next(iter(tomllib.loads(line)), None)
+            except tomllib.TOMLDecodeError:
+                section = None
+            if pid is not None and section == pid and not header_line:
+                header_line = n
+            continue
+        m = _KEY.match(line)
+        if m and key is not None and section == pid and next(g for g in m.groups() if g is not None) == key:
+            return n
+    return header_line or 1
+
+
+# -- merging a run into the state ---------------------------------------------------------------------
+
+
+def _open_status(e: Enrichment) -> ReviewStatus:
+    return "flagged" if e.status == "flagged" else "pending"
+
+
+def merge_review(state: ReviewState | None, digest: Digest, *, now: str | None = None) -> ReviewState:
+    """Fold a run's digest into the review state (idempotent: merging the same digest twice changes nothing).
+
+    New papers enter pending (flagged when the model's answer is); papers no longer in the digest become
+    vanished; approvals and edits are kept, unless the abstract changed since, which makes them needs-review
+    (the old edit stays). Pending/flagged entries take the run's answer, except a regenerated one (it has a
+    note) on an unchanged abstract: the nightly run asks without the editor's note.
+    """
+    now = now or _now()
+    old_entries: Mapping[str, ReviewEntry] = state.entries if state is not None else {}
+    entries: dict[str, ReviewEntry] = {}
+    for item in sorted(digest.items, key=lambda it: it.rank):
+        paper, e = item.paper, item.enrichment
+        sha = fingerprint(paper.abstract)
+        old = old_entries.get(paper.id)
+        if old is None:
+            entries[paper.id] = ReviewEntry(
+                status=_open_status(e), title=paper.title, abstract_sha=sha, updated_at=now
+            ).with_model(e)
+            continue
+        cur = old
+        if cur.status == "vanished":
+            cur = replace(cur, status=cur.previous_status or "pending", previous_status=None)
+        changed = cur.abstract_sha != sha
+        if cur.status in DONE_STATUSES:
+            if changed:
+                cur = replace(cur.with_model(e), status="needs-review")
+            elif cur.status == "approved" and not cur.has_edit and cur.model_summary is None and e.summary:
+                # An approval of "no summary yet" (a --no-llm run) does not cover a sentence written later.
+                cur = replace(cur.with_model(e), status=_open_status(e), abstract_sha=sha)
+        elif cur.status == "needs-review":
+            cur = cur.with_model(e)  # abstract_sha stays the one the old decision was made on
+        elif cur.status == "rejected":
+            cur = replace(cur.with_model(e), abstract_sha=sha)
+        elif cur.note is None or changed:  # pending, flagged
+            cur = replace(cur.with_model(e), status=_open_status(e), abstract_sha=sha)
+        cur = replace(cur, title=paper.title)
+        entries[paper.id] = replace(cur, updated_at=now) if cur != old else old
+    for pid, old in old_entries.items():
+        if pid not in entries:
+            entries[pid] = (
+                old
+                if old.status == "vanished"
+                else replace(old, status="vanished", previous_status=old.status, updated_at=now)
+            )
+    return ReviewState(date=digest.date, entries=entries)
+
+
+# -- what the draft and the post show -----------------------------------------------------------------
+
+
+def effective_enrichment(entry: ReviewEntry, *, final: bool) -> Enrichment:
+    model = entry.model_enrichment()
+    if entry.status == "edited" or (entry.status == "needs-review" and entry.has_edit):
+        summary = entry.summary if entry.summary is not None else model.summary
+        tags = entry.tags if entry.tags is not None else model.tags
+        chosen = Enrichment(
+            status="summarized" if summary else "awaiting",
+            origin="editor",
+            summary=summary,
+            tags=tuple(tags),
+            new_keywords=model.new_keywords,
+        )
+    else:
+        chosen = model
+    if entry.status in DONE_STATUSES and chosen.status != "summarized":
+        # The editor approved it as it is (say, without a summary): no review marker, in the draft as in
+        # the post. "summarized" with no summary renders as a paper without a summary line.
+        chosen = replace(chosen, status="summarized", flag_reason=None)
+    if entry.status == "needs-review" and not final:
+        reason = NEEDS_REVIEW_REASON + (_KEEPS_EDIT if entry.has_edit else "")
+        if chosen.status == "flagged" and chosen.flag_reason:
+            reason += f"; {chosen.flag_reason}"
+        chosen = replace(chosen, status="flagged", flag_reason=reason)
+    return chosen
+
+
+def effective_digest(digest: Digest, state: ReviewState, *, final: bool) -> Digest:
+    """The digest as the draft (``final=False``: review markers) or the post shows it: editor text wins,
+    rejected and vanished papers left out, ranks renumbered 1..N."""
+    items: list[DigestItem] = []
+    for item in sorted(digest.items, key=lambda it: it.rank):
+        entry = state.entries.get(item.paper.id)
+        if entry is None:
+            enrichment = item.enrichment
+        elif entry.status in ("rejected", "vanished"):
+            continue
+        else:
+            enrichment = effective_enrichment(entry, final=final)
+        items.append(DigestItem(rank=len(items) + 1, paper=item.paper, enrichment=enrichment))
+    return replace(digest, items=tuple(items))
+
+
+def render_draft(digest: Digest, state: ReviewState, post: PostConfig) -> str:
+    from agent.render import render_post
+
+    return render_post(effective_digest(digest, state, final=False), post, final=False)
+
+
+# -- the day, opened and committed ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    digest: Digest  # the snapshot
+    state: ReviewState  # merged with the snapshot
+    vocab: Vocabulary
+
+
+def open_day(out_dir: Path, day: dt.date) -> Day:
+    """Snapshot + review state, merged (the state file may not exist yet). Reads only."""
+    from agent.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    digest = load_snapshot(out_dir, day)
+    state = merge_review(load_review(out_dir, day, vocab), digest)
+    return Day(digest=digest, state=state, vocab=vocab)
+
+
+def _commit(out_dir: Path, day: Day, post: PostConfig, *, snapshot: bool = False) -> None:
+    """Render first (a render failure writes nothing), then state, then draft. Call under the lock."""
+    draft = render_draft(day.digest, day.state, post)
+    if snapshot:
+        save_snapshot(out_dir, day.digest)
+    save_review(out_dir, day.state)
+    atomic_write_text(_draft_path(out_dir, day.state.date), draft)
+
+
+def record_run(
+    out_dir: Path, digest: Digest, post: PostConfig, *, lock_timeout: float = DEFAULT_TIMEOUT
+) -> Path:
+    """What ``run`` writes, under the date's lock: the snapshot, the merged review state, and the draft
+    rendered from both. A broken review file raises ReviewError before anything is written."""
+    from agent.vocab import load_vocabulary
+
+    with date_lock(out_dir, digest.date, lock_timeout):
+        vocab = load_vocabulary()
+        state = merge_review(load_review(out_dir, digest.date, vocab), digest)
+        _commit(out_dir, Day(digest=digest, state=state, vocab=vocab), post, snapshot=True)
+    return _draft_path(out_dir, digest.date)
+
+
+def _entry(day: Day, paper_id: str, action: str) -> ReviewEntry:
+    entry = day.state.entries.get(paper_id)
+    present = [pid for pid, e in day.state.entries.items() if e.status != "vanished"]
+    if entry is None:
+        raise ReviewError(
+            f"no paper {paper_id!r} on {day.state.date}; ids: {', '.join(present) or '(none)'}."
+        )
+    if entry.status == "vanished":
+        raise ReviewError(
+            f"paper {paper_id} is no longer among the papers of {day.state.date} (vanished); "
+            f"nothing to {action}."
+        )
+    return entry
+
+
+def _paper(day: Day, paper_id: str) -> Paper:
+    return next(it.paper for it in day.digest.items if it.paper.id == paper_id)
+
+
+def _with_entry(day: Day, paper_id: str, entry: ReviewEntry) -> Day:
+    entries = dict(day.state.entries)
+    entries[paper_id] = replace(entry, updated_at=_now())
+    return replace(day, state=replace(day.state, entries=entries))
+
+
+def _next_step(day: Day) -> str:
+    counts: Counter[str] = Counter(e.status for e in day.state.entries.values() if e.status in OPEN_STATUSES)
+    if not counts:
+        return f"nothing left to review; publish with `paper-digest publish {day.state.date}`."
+    left = ", ".join(f"{counts[s]} {s}" for s in OPEN_STATUSES if counts[s])
+    return f"left to review: {left}."
+
+
+# -- the editor's commands ----------------------------------------------------------------------------
+
+
+def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
+    """The review table the CLI prints: rank (in the post), id, status, summary and tags; new keywords."""
+    opened = open_day(out_dir, day)
+    state = opened.state
+    ranks = {it.paper.id: it.rank for it in effective_digest(opened.digest, state, final=True).items}
+    counts: Counter[str] = Counter(e.status for e in state.entries.values())
+    lines = [
+        f"{day}: {len(ranks)} of {len(state.entries)} papers in the post — "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
+        "",
+        f"{'#':>3}  {'id':<12}  {'status':<12}  tags",
+    ]
+    for pid, entry in state.entries.items():
+        shown = effective_enrichment(entry, final=True)
+        rank = str(ranks[pid]) if pid in ranks else "-"
+        lines.append(f"{rank:>3}  {pid:<12}  {entry.status:<12}  {', '.join(shown.tags) or '-'}")
+        lines.append(f"{'':>5}{entry.title}")
+        lines.append(f"{'':>5}요약: {shown.summary or '(없음)'}")
+        if entry.status == "needs-review" and entry.has_edit and entry.model_summary != shown.summary:
+            lines.append(f"{'':>5}새 모델 요약: {entry.model_summary or '(없음)'}")
+        if entry.flag_reason and entry.status in ("flagged", "pending", "needs-review"):
+            lines.append(f"{'':>5}검증: {entry.flag_reason}")
+        if entry.note:
+            lines.append(f"{'':>5}메모: {entry.note}")
+        if entry.new_keywords:
+            lines.append(f"{'':>5}new keywords: {', '.join(entry.new_keywords)}")
+    lines += ["", f"review file: {review_path(out_dir, day)}", _next_step(opened)]
+    return "\n".join(lines)
+
+
+def approve(
+    out_dir: Path,
+    day: dt.date,
+    cfg: Config,
+    ids: str | Sequence[str],
+    *,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Approve papers: ``"all"`` (every pending and needs-review paper; flagged ones only by id), an id,
+    comma-separated ids, or a list. An entry with an editor's edit becomes ``edited``, else ``approved``."""
+    wanted = [i.strip() for i in ids.split(",")] if isinstance(ids, str) else [i.strip() for i in ids]
+    wanted = [i for i in wanted if i]
+    if not wanted:
+        raise ReviewError("--approve needs a paper id or 'all'.")
+    with date_lock(out_dir, day, lock_timeout):
+        opened = open_day(out_dir, day)
+        entries = opened.state.entries
+        if wanted == ["all"]:
+            targets = [pid for pid, e in entries.items() if e.status in ("pending", "needs-review")]
+        else:
+            targets = [
+                pid
+                for pid in dict.fromkeys(wanted)
+                if _entry(opened, pid, "approve").status not in DONE_STATUSES
+            ]
+        sha = {it.paper.id: fingerprint(it.paper.abstract) for it in opened.digest.items}
+        for pid in targets:
+            entry = opened.state.entries[pid]
+            status: ReviewStatus = "edited" if entry.has_edit else "approved"
+            opened = _with_entry(opened, pid, replace(entry, status=status, abstract_sha=sha[pid]))
+        if targets:
+            _commit(out_dir, opened, cfg.post)
+    done = f"approved {len(targets)} paper(s)" + (f": {', '.join(targets)}" if 0 < len(targets) <= 5 else "")
+    if wanted == ["all"]:
+        flagged = [pid for pid, e in opened.state.entries.items() if e.status == "flagged"]
+        if flagged:
+            done += (
+                f"; {len(flagged)} flagged left ({', '.join(flagged)}): edit, regenerate, reject,"
+                " or approve each by id"
+            )
+    elif not targets:
+        done = "already approved: " + ", ".join(wanted)
+    return f"{done}. {_next_step(opened)}"
+
+
+def reject(
+    out_dir: Path, day: dt.date, cfg: Config, paper_id: str, *, lock_timeout: float = DEFAULT_TIMEOUT
+) -> str:
+    with date_lock(out_dir, day, lock_timeout):
+        opened = open_day(out_dir, day)
+        entry = _entry(opened, paper_id, "reject")
+        opened = _with_entry(opened, paper_id, replace(entry, status="rejected"))
+        _commit(out_dir, opened, cfg.post)
+    return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened)}"
+
+
+def _canonical_tags(tags: Sequence[str], vocab: Vocabulary) -> tuple[tuple[str, ...], list[str]]:
+    canonical: list[str] = []
+    unknown: list[str] = []
+    for tag in tags:
+        name = tag.strip()
+        if not name:
+            continue
+        mapped = vocab.canonical(name)
+        if mapped is None:
+            unknown.append(name)
+        elif mapped not in canonical:
+            canonical.append(mapped)
+    return tuple(canonical), unknown
+
+
+def _unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
+    return (
+        f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
+        + (", ".join(vocab.names) + ")")
+    )
+
+
+def edit(
+    out_dir: Path,
+    day: dt.date,
+    cfg: Config,
+    paper_id: str,
+    *,
+    summary: str | None = None,
+    tags: str | Sequence[str] | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Set the editor's summary and/or tags, checked like the model's: the summary by validate_summary,
+    tags must be vocabulary names or aliases (1–3). ReviewError (nothing written) otherwise."""
+    if summary is None and tags is None:
+        raise ReviewError("--edit needs --summary TEXT and/or --tags a,b.")
+    with date_lock(out_dir, day, lock_timeout):
+        opened = open_day(out_dir, day)
+        entry = _entry(opened, paper_id, "edit")
+        paper = _paper(opened, paper_id)
+        changes: dict[str, Any] = {"status": "edited", "abstract_sha": fingerprint(paper.abstract)}
+        if summary is not None:
+            from agent.validate import validate_summary
+
+            summary = summary.strip()
+            problems = validate_summary(
+                summary,
+                abstract=paper.title + "\n" + paper.abstract,
+                min_chars=cfg.llm.summary_min_chars,
+                max_chars=cfg.llm.summary_max_chars,
+            )
+            if problems:
+                raise ReviewError(f"summary for {paper_id} not accepted: {'; '.join(problems)}.")
+            changes["summary"] = summary
+        if tags is not None:
+            names = tags.split(",") if isinstance(tags, str) else list(tags)
+            canonical, unknown = _canonical_tags(names, opened.vocab)
+            if unknown:
+                raise ReviewError(
+                    f"tags for {paper_id} not accepted: {_unknown_tags_message(unknown, opened.vocab)}."
+                )
+            if not 1 <= len(canonical) <= MAX_EDITOR_TAGS:
+                raise ReviewError(
+                    f"tags for {paper_id} not accepted: give 1–{MAX_EDITOR_TAGS} tags, not {len(canonical)}."
+                )
+            changes["tags"] = canonical
+        opened = _with_entry(opened, paper_id, replace(entry, **changes))
+        _commit(out_dir, opened, cfg.post)
+    shown = effective_enrichment(opened.state.entries[paper_id], final=True)
+    return (
+        f"edited {paper_id}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {_next_step(opened)}"
+    )
+
+
+def regenerate(
+    out_dir: Path,
+    day: dt.date,
+    cfg: Config,
+    paper_id: str,
+    note: str | None = None,
+    *,
+    enricher: Any = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Ask the LLM again for one paper, with the editor's note, bypassing the cached answer. The new answer
+    (cached by the Enricher under its own key) comes back pending (flagged if it fails validation) and
+    replaces any editor edit of that paper. ``enricher``: anything with ``async summarize(paper, *, note,
+    use_cache)``; default: one built from ``cfg`` (needs LLM credentials). Its client is closed afterwards."""
+    note = note.strip() if note and note.strip() else None
+    before = open_day(out_dir, day)  # no lock: validate the id and read the paper
+    _entry(before, paper_id, "regenerate")
+    paper = _paper(before, paper_id)
+
+    own = enricher is None
+    if own:
+        from agent.enrich import open_enricher
+        from agent.models import Usage
+        from agent.pipeline import check_llm_credentials
+
+        check_llm_credentials()
+        enricher = open_enricher(cfg, Usage())
+
+    async def ask() -> Enrichment:
+        try:
+            return cast(Enrichment, await enricher.summarize(paper, note=note, use_cache=False))
+        finally:
+            aclose = getattr(enricher, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    try:
+        result = asyncio.run(ask())
+    finally:
+        if own:
+            enricher.cache.close()
+
+    with date_lock(out_dir, day, lock_timeout):
+        opened = open_day(out_dir, day)
+        entry = _entry(opened, paper_id, "regenerate")
+        current = _paper(opened, paper_id)
+        if fingerprint(current.abstract) != fingerprint(paper.abstract):
+            raise ReviewError(
+                f"paper {paper_id} changed while regenerating (a run updated it); run the command again."
+            )
+        replaced = entry.summary if entry.has_edit else None
+        new_entry = replace(
+            entry.with_model(result),
+            status=_open_status(result),
+            summary=None,
+            tags=None,
+            note=note,
+            abstract_sha=fingerprint(current.abstract),
+        )
+        opened = _with_entry(opened, paper_id, new_entry)
+        # The snapshot holds the latest model answers, so later merges keep this one.
+        items = tuple(
+            replace(it, enrichment=result) if it.paper.id == paper_id else it for it in opened.digest.items
+        )
+        opened = replace(opened, digest=replace(opened.digest, items=items))
+        _commit(out_dir, opened, cfg.post, snapshot=True)
+
+    if result.status == "flagged":
+        text = f"regenerated {paper_id}: flagged ({result.flag_reason})"
+    else:
+        text = f"regenerated {paper_id} (pending): {result.summary} [{', '.join(result.tags)}]"
+    if replaced is not None:
+        text += f"; replaced your edit: {replaced}"
+    return f"{text}. {_next_step(opened)}"
