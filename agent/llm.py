@@ -255,22 +255,8 @@ def _format_refused(status: int, text: str) -> bool:
     return False
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-
-
 def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The JSON object in a reply: the whole text, a ```json fence, or the outermost {...}; else None."""
-    text = text.strip()
-    candidates = [text]
-    candidates += [m.group(1) for m in _FENCE.finditer(text)]
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start : end + 1])
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
+    """The JSON object in a reply (whole text, a ```json fence, or the first {...}); else None."""
+    from agent.validate import parse_answer
+
+    return parse_answer(text)

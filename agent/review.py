@@ -39,6 +39,7 @@ from agent.errors import ReviewError
 from agent.fsutil import atomic_write_text
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.models import Digest, DigestItem, Enrichment, Paper
+from agent.vocab import canonicalize
 
 if TYPE_CHECKING:
     from agent.vocab import Vocabulary
@@ -281,7 +282,7 @@ def _entry_from_table(
     if "status" not in values:
         raise fail(None, f"no status (use one of: {', '.join(STATUSES)})")
     if values.get("tags") is not None:
-        tags, bad = _canonical_tags(values["tags"], vocab)
+        tags, bad = canonicalize(vocab, values["tags"])
         if bad:
             raise fail("tags", _unknown_tags_message(bad, vocab))
         values["tags"] = tags
@@ -583,21 +584,6 @@ def reject(
     return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened)}"
 
 
-def _canonical_tags(tags: Sequence[str], vocab: Vocabulary) -> tuple[tuple[str, ...], list[str]]:
-    canonical: list[str] = []
-    unknown: list[str] = []
-    for tag in tags:
-        name = tag.strip()
-        if not name:
-            continue
-        mapped = vocab.canonical(name)
-        if mapped is None:
-            unknown.append(name)
-        elif mapped not in canonical:
-            canonical.append(mapped)
-    return tuple(canonical), unknown
-
-
 def _unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
     return (
         f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
@@ -639,7 +625,7 @@ def edit(
             changes["summary"] = summary
         if tags is not None:
             names = tags.split(",") if isinstance(tags, str) else list(tags)
-            canonical, unknown = _canonical_tags(names, opened.vocab)
+            canonical, unknown = canonicalize(opened.vocab, names)
             if unknown:
                 raise ReviewError(
                     f"tags for {paper_id} not accepted: {_unknown_tags_message(unknown, opened.vocab)}."

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from agent.vocab import canonicalize
+
 MAX_TAGS = 3
 MAX_NEW_KEYWORDS = 5
 MAX_KEYWORD_CHARS = 40
@@ -458,17 +460,7 @@ def validate_tags(tags: Sequence[str], vocab: VocabularyLike) -> tuple[tuple[str
     """
     if isinstance(tags, str):
         tags = tags.split(",")
-    canonical: list[str] = []
-    unknown: list[str] = []
-    for tag in tags:
-        name = tag.strip() if isinstance(tag, str) else ""
-        if not name:
-            continue
-        mapped = vocab.canonical(name)
-        if mapped is None:
-            unknown.append(name)
-        elif mapped not in canonical:
-            canonical.append(mapped)
+    canonical, unknown = canonicalize(vocab, tags)
     if canonical:
         return tuple(canonical[:MAX_TAGS]), []
     listed = ", ".join(vocab.names[:_MAX_LISTED_NAMES]) + (

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from agent.errors import ConfigError
 
@@ -153,3 +154,23 @@ def load_vocabulary(path: Path | None = None) -> Vocabulary:
                 raise ConfigError(f"{where}: {field_name} must be a list of strings.")
         tags.append(Tag(name=name, aliases=tuple(aliases), keywords=tuple(keywords), description=description))
     return Vocabulary(tags, source=str(path))
+
+
+class _Canonical(Protocol):
+    def canonical(self, name: str) -> str | None: ...
+
+
+def canonicalize(vocab: _Canonical, names: Iterable[object]) -> tuple[tuple[str, ...], list[str]]:
+    """``(canonical names, deduplicated, in order; the unknown ones)``; blanks and non-strings are skipped."""
+    canonical: list[str] = []
+    unknown: list[str] = []
+    for raw in names:
+        name = raw.strip() if isinstance(raw, str) else ""
+        if not name:
+            continue
+        mapped = vocab.canonical(name)
+        if mapped is None:
+            unknown.append(name)
+        elif mapped not in canonical:
+            canonical.append(mapped)
+    return tuple(canonical), unknown
