@@ -3,29 +3,98 @@
 Every answer is cached as soon as it is validated, so an interrupted run resumes where it stopped. The cache key
 is computed without rendering prompts or importing the SDK: a fully cached run imports neither `openai` nor
 `langchain_core` and sends no request. Transient failures (after the SDK's own retries) and the budget flag the
-paper and are not cached; a rejected key or an unknown model aborts the run (LLMError).
+paper and are not cached; a rejected key or an unknown model aborts the run (LLMError), cancelling the
+requests still in flight. A server that answers 429 to more concurrent requests than it serves (a proxy's
+in-flight cap below ``--concurrency``) halves the run's concurrency and the paper is asked again under the lower
+limit (HTTP retries stay the SDK's; this only changes how many papers are in flight).
+
+Budget: before each request (repairs and the overview too) its cost is estimated from the prompt's token count
+and ``summary_max_chars * 2`` completion tokens, and *reserved* while it is in flight, so concurrent requests
+cannot overrun ``budget_usd`` together. Once a request does not fit, no new request is sent; the remaining papers
+are flagged "budget" and not cached, so a later run with more budget asks for them.
+
+``prompts_dir`` (default ``prompts/``) gives the prompt version and the tag vocabulary; note that rendering
+still reads agent.prompts.PROMPTS_DIR (the prompt functions take no directory yet).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from agent.cache import AnswerCache, cache_key, default_cache_dir, prompt_version
 from agent.config import Config, LLMConfig
 from agent.models import Enrichment, Paper, Usage
 from agent.tokens import cost_usd, count_tokens
-from agent.validate import validate_answer, validate_overview
+from agent.validate import parse_answer, validate_answer, validate_overview
 from agent.vocab import PROMPTS_DIR, Vocabulary, load_vocabulary
 
 log = logging.getLogger("paper-digest")
 
 MIN_ABSTRACT_WORDS = 12  # below this there is nothing checkable to summarise
+
+
+def mask_key(key: str | None) -> str:
+    """An API key as logs may show it: its family prefix and last 4 characters (a short one: nothing)."""
+    if not key:
+        return "(none)"
+    if len(key) < 20:  # real keys are 40+ characters; 7 shown characters would be most of a short secret
+        return "***"
+    return f"{key[:3]}…{key[-4:]}"
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    """Did the SDK give up on HTTP 429? (LLMClient raises LLMUnavailable from the SDK's error, context kept.)"""
+    return any(getattr(e, "status_code", None) == 429 for e in (exc, exc.__cause__, exc.__context__))
+
+
+class _Gate:
+    """At most ``limit`` papers in flight; the limit can be lowered while they are."""
+
+    def __init__(self, limit: int, warn: Callable[[str], None]) -> None:
+        self.limit = max(1, limit)
+        self._warn = warn
+        self._active = 0
+        self._changed = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[int]:
+        """Hold one slot; yields the limit in force when it was granted."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._active < self.limit)
+            self._active += 1
+            granted = self.limit
+        try:
+            yield granted
+        finally:
+            self._active -= 1
+            async with self._changed:
+                self._changed.notify_all()
+
+    def lower(self, granted: int) -> bool:
+        """A request granted at limit ``granted`` was rate-limited: halve the limit (once per level; the other
+        requests refused at the same level only wait for it). True when the paper should be asked again."""
+        if self.limit < granted:
+            return True
+        if self.limit == 1:
+            return False  # refused even one at a time: a real rate limit, flag the paper
+        self.limit //= 2
+        self._warn(f"the LLM endpoint refuses concurrent requests (HTTP 429); lowering concurrency to {self.limit}.")
+        return True
+
+
+def _declined(completion: Any) -> bool:
+    """An answer that parses and leaves ``summary`` empty on purpose."""
+    answer = parse_answer(completion.data if completion.data is not None else completion.text)
+    return answer is not None and isinstance(answer.get("summary"), str) and not answer["summary"].strip()
 
 
 def _params(cfg: LLMConfig) -> dict[str, Any]:
@@ -47,7 +116,10 @@ class Enricher:
     client_factory: Callable[[], Any] | None = None  # tests inject; default builds agent.llm.LLMClient
     on_done: Callable[[], None] | None = None
     _client: Any = None
+    _injected: bool = False  # the client came from client_factory: it counts its own requests
     _budget_spent: bool = False
+    _reserved_usd: float = 0.0  # estimated cost of the requests in flight
+    _sent: int = 0  # chat requests started (for -v logging; HTTP retries are counted by the client)
     warnings: list[str] = field(default_factory=list)
 
     # -- the LLM client, created only on the first cache miss ---------------------------------------------
@@ -55,6 +127,7 @@ class Enricher:
         if self._client is None:
             if self.client_factory is not None:
                 self._client = self.client_factory()
+                self._injected = True
             else:
                 from agent.llm import LLMClient
 
@@ -72,7 +145,10 @@ class Enricher:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            client, self._client = self._client, None
+            if self._injected:  # the default client reports every HTTP request through on_request
+                self.usage.llm_requests += int(getattr(client, "requests_sent", 0) or 0)
+            await client.aclose()
 
     # -- keys -----------------------------------------------------------------------------------------------
     def summary_key(self, paper: Paper, note: str | None = None) -> str:
@@ -87,33 +163,80 @@ class Enricher:
         )
 
     # -- budget and ledger -------------------------------------------------------------------------------
-    def _over_budget(self, messages: list[dict[str, str]]) -> bool:
+    def _reserve(self, messages: list[dict[str, str]]) -> float | None:
+        """Reserve this request's estimated cost; None when it would overrun the budget (then no new request
+        is sent for the rest of the run). Release the reservation with ``_release`` once it is booked."""
         if self.cfg.budget_usd <= 0:
-            return False
+            return 0.0
         if self._budget_spent:
-            return True
+            return None
         tokens, _ = count_tokens(messages, self.cfg.model)
-        estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self.cfg.prices) or 0.0
-        if self.usage.cost_usd + estimate > self.cfg.budget_usd:
+        estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self.cfg.prices)
+        if estimate is None:
+            self._warn_once(
+                f"--budget-usd cannot be enforced: no price for model {self.cfg.model!r}; "
+                "add it to [llm.prices]."
+            )
+            return 0.0
+        if self.usage.cost_usd + self._reserved_usd + estimate > self.cfg.budget_usd:
             self._budget_spent = True
-        return self._budget_spent
+            log.info("budget of $%.4f reached; no new LLM requests", self.cfg.budget_usd)
+            return None
+        self._reserved_usd += estimate
+        return estimate
+
+    def _release(self, reserved: float) -> None:
+        self._reserved_usd = max(0.0, self._reserved_usd - reserved)
+
+    async def _ask(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, what: str
+    ) -> Any | None:
+        """One chat request within the budget: the Completion (booked in the ledger), or None when the
+        budget does not allow it. Raises LLMUnavailable / LLMError from the client."""
+        reserved = self._reserve(messages)
+        if reserved is None:
+            return None
+        try:
+            self._sent += 1
+            log.debug(
+                "LLM request %d: %s (model %s, endpoint %s, key %s)",
+                self._sent,
+                what,
+                self.cfg.model,
+                os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+                mask_key(os.environ.get("OPENAI_API_KEY")),
+            )
+            completion = await self.client().complete_json(messages, schema=schema, schema_name=name)
+            self._book(completion)
+            return completion
+        finally:
+            self._release(reserved)
+
+    def _budget_flag(self) -> str:
+        return f"budget: ${self.cfg.budget_usd:.2f} 예산 소진으로 미요청"
 
     def _book(self, completion: Any) -> None:
         self.usage.prompt_tokens += completion.prompt_tokens
         self.usage.completion_tokens += completion.completion_tokens
         cost = cost_usd(completion.prompt_tokens, completion.completion_tokens, self.cfg.model, self.cfg.prices)
         if cost is None:
-            warning = f"no price for model {self.cfg.model!r}; add it to [llm.prices] for cost figures."
-            if warning not in self.warnings:
-                self.warnings.append(warning)
-                log.warning("%s", warning)
+            self._warn_once(f"no price for model {self.cfg.model!r}; add it to [llm.prices] for cost figures.")
         else:
             self.usage.cost_usd += cost
 
     # -- one paper --------------------------------------------------------------------------------------------
     async def summarize(self, paper: Paper, *, note: str | None = None, use_cache: bool = True) -> Enrichment:
+        """The paper's summary and tags: cached, validated, or flagged with the reason (never raises for an
+        endpoint that is down or rate-limiting; raises LLMError when no request can succeed)."""
         from agent.llm import LLMUnavailable  # cheap module; the SDK is imported only by LLMClient()
 
+        try:
+            return await self._summarize(paper, note=note, use_cache=use_cache)
+        except LLMUnavailable as exc:
+            return self._unasked(paper, f"LLM 응답 없음: {exc}")
+
+    async def _summarize(self, paper: Paper, *, note: str | None, use_cache: bool) -> Enrichment:
+        """``summarize``, raising LLMUnavailable (after the SDK's retries) instead of flagging."""
         if len(paper.abstract.split()) < MIN_ABSTRACT_WORDS:
             return Enrichment(
                 status="flagged",
@@ -128,28 +251,32 @@ class Enricher:
                 self.usage.cache_hits += 1
                 return Enrichment.from_json(hit["enrichment"])
 
-        from agent.prompts import repair_messages, summary_messages, summary_schema
+        from agent.prompts import describe_tags, repair_messages, summary_messages, summary_schema
 
         messages = summary_messages(
-            title=paper.title, abstract=paper.abstract, tag_names=self.vocab.names, note=note
+            title=paper.title.strip() or f"arXiv {paper.id}",
+            abstract=paper.abstract,
+            tag_names=self.vocab.names,
+            note=note,
+            tag_hints=describe_tags(self.vocab.tags),
         )
         schema = summary_schema(self.vocab.names)
-        if self._over_budget(messages):
-            return Enrichment(
-                status="flagged", origin="llm", flag_reason=f"budget: ${self.cfg.budget_usd:.2f} 예산 소진으로 미요청"
-            )
-        try:
-            completion = await self.client().complete_json(messages, schema=schema, schema_name="paper_summary")
-            self._book(completion)
-            verdict = self._validate(completion, paper)
-            if not verdict.ok:
-                log.info("%s: repairing answer (%s)", paper.id, "; ".join(verdict.problems))
-                fix = repair_messages(messages, completion.text, verdict.problems)
-                completion = await self.client().complete_json(fix, schema=schema, schema_name="paper_summary")
-                self._book(completion)
-                verdict = self._validate(completion, paper)
-        except LLMUnavailable as exc:
-            return Enrichment(status="flagged", origin="llm", flag_reason=f"LLM 응답 없음: {exc}")
+        completion = await self._ask(messages, schema, "paper_summary", f"summary of {paper.id}")
+        if completion is None:
+            return self._unasked(paper, self._budget_flag())
+        verdict = self._validate(completion, paper)
+        if not verdict.ok and _declined(completion):
+            # The prompt tells the model to leave the summary empty when the abstract says nothing checkable:
+            # that is an answer for the editor, not a mistake to repair.
+            verdict = replace(verdict, problems=("모델이 초록에서 요약할 내용을 찾지 못함 (편집자 확인 필요)",))
+        elif not verdict.ok:
+            log.info("%s: repairing answer (%s)", paper.id, "; ".join(verdict.problems))
+            fix = repair_messages(messages, completion.text, verdict.problems)
+            repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}")
+            if repaired is None:  # not cached: a run with budget left asks again
+                reason = f"{self._budget_flag()} (수정 요청 전 검증 실패: {'; '.join(verdict.problems)})"
+                return self._unasked(paper, reason)
+            verdict = self._validate(repaired, paper)
 
         if verdict.ok:
             result = Enrichment(
@@ -170,6 +297,15 @@ class Enricher:
         # Validated and validation-flagged answers are both final for this key: cache them.
         self.cache.set(key, {"enrichment": result.to_json(), "model": self.cfg.model})
         return result
+
+    def _unasked(self, paper: Paper, reason: str) -> Enrichment:
+        """A paper left without an answer (budget, endpoint down): flagged, keyword tags, never cached."""
+        return Enrichment(
+            status="flagged",
+            origin="llm",
+            tags=self.vocab.match_keywords(paper.title, paper.abstract),
+            flag_reason=reason,
+        )
 
     def _validate(self, completion: Any, paper: Paper) -> Any:
         return validate_answer(
@@ -204,14 +340,14 @@ class Enricher:
         from agent.prompts import OVERVIEW_SCHEMA, overview_messages
 
         messages = overview_messages(date=day.isoformat(), items=items)
-        if self._over_budget(messages):
-            return None
         try:
-            completion = await self.client().complete_json(messages, schema=OVERVIEW_SCHEMA, schema_name="overview")
+            completion = await self._ask(messages, OVERVIEW_SCHEMA, "overview", f"overview of {day.isoformat()}")
         except LLMUnavailable as exc:
             self._warn(f"overview not generated ({exc}); using the tag-based overview.")
             return None
-        self._book(completion)
+        if completion is None:
+            self._warn("overview not generated (budget reached); using the tag-based overview.")
+            return None
         text = completion.data.get("overview") if isinstance(completion.data, dict) else None
         problems = validate_overview(text) if isinstance(text, str) else ["no overview in the answer"]
         if problems:
@@ -225,32 +361,54 @@ class Enricher:
         self.warnings.append(message)
         log.warning("%s", message)
 
+    def _warn_once(self, message: str) -> None:
+        if message not in self.warnings:
+            self._warn(message)
+
     # -- the whole day ----------------------------------------------------------------------------------
     async def run(self, papers: Sequence[Paper], day: dt.date) -> tuple[dict[str, Enrichment], str | None]:
-        gate = asyncio.Semaphore(self.cfg.concurrency)
+        from agent.llm import LLMUnavailable
+
+        gate = _Gate(self.cfg.concurrency, self._warn)
 
         async def one(paper: Paper) -> Enrichment:
-            async with gate:
-                result = await self.summarize(paper)
+            result: Enrichment | None = None
+            while result is None:
+                async with gate.slot() as granted:
+                    try:
+                        result = await self._summarize(paper, note=None, use_cache=True)
+                    except LLMUnavailable as exc:
+                        if not (_rate_limited(exc) and gate.lower(granted)):
+                            result = self._unasked(paper, f"LLM 응답 없음: {exc}")
             if self.on_done:
                 self.on_done()
             return result
 
+        tasks = [asyncio.ensure_future(one(p)) for p in papers]
         try:
-            results = await asyncio.gather(*(one(p) for p in papers))
+            try:
+                results = await asyncio.gather(*tasks)
+            except BaseException:
+                # A fatal LLMError (bad key, unknown model) or an interrupt: stop the requests still in flight
+                # instead of letting them run on against a closing client. Answers already validated are cached.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             overview = await self.overview(day, results)
         finally:
             await self.aclose()
         return {p.id: r for p, r in zip(papers, results, strict=True)}, overview
 
 
-def open_enricher(cfg: Config, usage: Usage, **kwargs: Any) -> Enricher:
+def open_enricher(cfg: Config, usage: Usage, *, prompts_dir: Path | None = None, **kwargs: Any) -> Enricher:
+    prompts_dir = prompts_dir or PROMPTS_DIR
     return Enricher(
         cfg=cfg.llm,
-        vocab=load_vocabulary(),
+        vocab=load_vocabulary(prompts_dir / "tags.toml"),
         cache=AnswerCache(cfg.cache_dir or default_cache_dir()),
         usage=usage,
-        version=prompt_version(PROMPTS_DIR),
+        version=prompt_version(prompts_dir),
         **kwargs,
     )
 
@@ -264,9 +422,13 @@ def enrich_day(
     progress: bool = False,
     warnings: list[str] | None = None,
     client_factory: Callable[[], Any] | None = None,
+    prompts_dir: Path | None = None,
 ) -> tuple[dict[str, Enrichment], str | None]:
-    """Summaries and tags for every paper (valid or flagged, never dropped) and the day's overview."""
-    enricher = open_enricher(cfg, usage, client_factory=client_factory)
+    """Summaries and tags for every paper (valid or flagged, never dropped) and the day's overview.
+
+    Raises LLMError when the endpoint refuses the run itself (bad key, unknown model); answers validated
+    before that stay cached."""
+    enricher = open_enricher(cfg, usage, client_factory=client_factory, prompts_dir=prompts_dir)
     try:
         if progress:
             from rich.progress import Progress

@@ -1,0 +1,251 @@
+"""`paper-digest run` end to end against tests/fake_openai.py on 127.0.0.1: exit codes, the report contract,
+the draft, the key never shown, and a fully cached run that neither sends a request nor imports the SDK.
+
+Most runs go through typer's CliRunner on ``agent.cli.app`` (in-process, fast); the import check runs the CLI in
+a fresh interpreter, where ``sys.modules`` tells the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_openai import Answer, ChatRequest, FakeOpenAI, Fault, by_title, load_answers
+from typer.testing import CliRunner, Result
+
+from agent.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "hf_daily_papers_2026-02-13.json"
+DATE = "2026-02-13"
+KEY = "sk-test-dummy"
+ANSWERS = load_answers()
+OPD_TITLE = " ".join(ANSWERS["paper"]["2602.12125"]["title"].split())
+REPORT_KEYS = {
+    "date", "papers", "summarized", "flagged", "llm_requests", "cache_hits",
+    "prompt_tokens", "completion_tokens", "cost_usd", "seconds", "draft",
+}  # fmt: skip
+
+
+@pytest.fixture
+def work(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A clean environment: no config file, no credentials, a private cache directory."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAPER_DIGEST_MODEL", "PAPER_DIGEST_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def fake(work: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        yield server
+
+
+def run(work: Path, *extra: str) -> Result:
+    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
+    args += ["--cache-dir", str(work / "cache"), "--report", str(work / "report.json"), *extra]
+    return CliRunner().invoke(app, args, catch_exceptions=False)
+
+
+def draft(work: Path) -> Path:
+    return work / "out" / "drafts" / f"{DATE}-hf-daily-papers.md"
+
+
+def report(work: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((work / "report.json").read_text(encoding="utf-8"))
+    return data
+
+
+def english_for_opd(req: ChatRequest) -> Answer:
+    if " ".join((req.paper_title or "").split()) == OPD_TITLE and not req.is_overview:
+        return ANSWERS["bad"]["english"]
+    return by_title(ANSWERS)(req)
+
+
+# -- the happy path and the report contract -----------------------------------------------------------
+
+
+def test_a_run_writes_the_draft_and_the_report_and_the_rerun_sends_nothing(fake: FakeOpenAI, work: Path) -> None:
+    first = run(work)
+    assert first.exit_code == 0, first.output
+    data = report(work)
+    assert set(data) >= REPORT_KEYS
+    assert data["date"] == DATE and data["papers"] == 10 and data["summarized"] == 10 and data["flagged"] == 0
+    assert data["llm_requests"] == len(fake.requests) == 11 and data["cache_hits"] == 0
+    assert data["prompt_tokens"] > 0 and data["completion_tokens"] > 0 and data["cost_usd"] > 0
+    assert data["seconds"] >= 0 and data["draft"] == str(draft(work))
+    assert first.stdout.strip() == (
+        f"{draft(work)}: 10 papers, 10 summarized, 0 flagged, 11 LLM requests, 0 cache hits, ${data['cost_usd']:.4f}"
+    )
+    text = draft(work).read_text(encoding="utf-8")
+    for entry in ANSWERS["paper"].values():
+        summary = entry["summary"].replace("*", r"\*")  # Markdown-escaped by render ("GigaBrain-0.5M\*")
+        assert f"   - 한 줄 요약: {summary}\n" in text
+    overview = ANSWERS["overview"]["text"]
+    assert f'description: "{overview}"' in text and f"\n{overview}\n" in text
+    assert "검토 필요" not in text
+
+    second = run(work)
+    assert second.exit_code == 0, second.output
+    again = report(work)
+    assert again["llm_requests"] == 0 and again["cache_hits"] == 11 and again["cost_usd"] == 0
+    assert again["summarized"] == 10 and len(fake.requests) == 11
+    assert draft(work).read_text(encoding="utf-8") == text
+
+
+def test_llm_requests_in_the_report_include_the_sdk_retries(fake: FakeOpenAI, work: Path) -> None:
+    fake.queue(Fault.rate_limited(retry_after=0.01), Fault.server_error())
+    result = run(work)
+    assert result.exit_code == 0, result.output
+    data = report(work)
+    assert data["summarized"] == 10
+    assert data["llm_requests"] == len(fake.requests) == 13
+
+
+def test_concurrency_flag_caps_requests_in_flight(fake: FakeOpenAI, work: Path) -> None:
+    fake.latency = 0.05
+    result = run(work, "--concurrency", "2")
+    assert result.exit_code == 0, result.output
+    assert fake.peak_in_flight == 2 and report(work)["summarized"] == 10
+
+
+# -- flagged papers -----------------------------------------------------------------------------------
+
+
+def test_strict_with_a_flagged_paper_exits_3_after_writing_the_draft_with_the_marker(
+    fake: FakeOpenAI, work: Path
+) -> None:
+    fake.answer = english_for_opd
+    result = run(work, "--strict")
+    assert result.exit_code == 3
+    assert "1 paper(s) flagged" in result.stderr and f"paper-digest review {DATE}" in result.stderr
+    data = report(work)
+    assert data["flagged"] == 1 and data["summarized"] == 9
+    text = draft(work).read_text(encoding="utf-8")
+    item = text.split(f"**{OPD_TITLE}**")[1].split("\n\n")[0]
+    assert "⚠️ **검토 필요**: 검증 실패: 한국어 문장이 아님" in item
+    assert "This paper proposes" not in text and "한 줄 요약" not in item  # never replaced by English
+
+    # Without --strict the same (cached) day is a normal run.
+    assert run(work).exit_code == 0
+
+
+def test_a_budget_flags_the_rest_and_keeps_the_cost_within_one_request(fake: FakeOpenAI, work: Path) -> None:
+    budget = 0.004
+    result = run(work, "--budget-usd", str(budget))
+    assert result.exit_code == 0, result.output
+    data = report(work)
+    assert 1 <= data["summarized"] < 10 and data["summarized"] + data["flagged"] == 10
+    one_request = data["cost_usd"] / data["llm_requests"]
+    assert data["cost_usd"] <= budget + one_request
+    assert data["llm_requests"] == len(fake.requests)
+    assert draft(work).read_text(encoding="utf-8").count("**검토 필요**: budget") == data["flagged"]
+
+
+# -- credentials --------------------------------------------------------------------------------------
+
+
+def test_a_rejected_key_exits_1_with_one_line_and_writes_nothing(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-proj-THISISTHESECRETVALUE0123456789"
+    old = draft(work)
+    old.parent.mkdir(parents=True)
+    old.write_text("yesterday's draft\n", encoding="utf-8")
+    with FakeOpenAI(api_key="sk-the-right-one") as server:
+        monkeypatch.setenv("OPENAI_API_KEY", secret)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        result = run(work, "-v")
+
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: the LLM endpoint rejected the API key (HTTP 401); check OPENAI_API_KEY."]
+    assert secret not in result.output and secret[8:] not in result.output  # not even with -v
+    assert "sk-…6789" in result.stderr  # -v shows the key masked
+    assert old.read_text(encoding="utf-8") == "yesterday's draft\n"  # nothing overwritten
+    assert not (work / "report.json").exists()
+    assert 1 <= len(server.requests) < 10
+
+
+def test_no_credentials_and_no_no_llm_exits_2_saying_what_to_set(work: Path) -> None:
+    result = run(work)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
+    )
+    assert not draft(work).exists()
+
+
+def test_verbose_logs_each_request_with_the_key_masked(fake: FakeOpenAI, work: Path) -> None:
+    result = run(work, "-v")
+    assert result.exit_code == 0, result.output
+    requests = [line for line in result.stderr.splitlines() if "LLM request" in line]
+    assert len(requests) == len(fake.requests) == 11
+    assert all(line.endswith(f"(model gpt-4.1-mini, endpoint {fake.base_url}, key ***)") for line in requests)
+    assert sum("summary of 2602." in line for line in requests) == 10 and "overview of 2026-02-13" in requests[-1]
+    assert KEY not in result.output
+
+
+# -- a fully cached run -------------------------------------------------------------------------------
+
+_CACHED_RUN = """
+import json, sys
+from agent.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+finally:
+    print(json.dumps({m: m in sys.modules for m in ("openai", "langchain_core", "httpx2", "tiktoken")}))
+"""
+
+
+def test_a_fully_cached_run_sends_nothing_and_imports_neither_openai_nor_langchain(
+    fake: FakeOpenAI, work: Path
+) -> None:
+    assert run(work).exit_code == 0
+    sent = len(fake.requests)
+    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
+    args += ["--cache-dir", str(work / "cache"), "--report", str(work / "cached.json")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CACHED_RUN, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert modules == {"openai": False, "langchain_core": False, "httpx2": False, "tiktoken": False}
+    data = json.loads((work / "cached.json").read_text(encoding="utf-8"))
+    assert data["llm_requests"] == 0 and data["cache_hits"] == 11 and data["summarized"] == 10
+    assert len(fake.requests) == sent
+
+
+def test_an_interrupted_cli_run_resumes(fake: FakeOpenAI, work: Path) -> None:
+    """The fake stops answering after 4 papers (the run flags the rest); the next run asks only for those."""
+    served = 0
+    lock = threading.Lock()
+    normal = by_title(ANSWERS)
+
+    def flaky(req: ChatRequest) -> Answer:
+        nonlocal served
+        with lock:
+            served += 1
+            if served > 4:
+                return Fault.bad_request("fake: the server went away")  # not retried by the SDK
+        return normal(req)
+
+    fake.answer = flaky
+    assert run(work, "--concurrency", "1").exit_code == 0
+    assert report(work)["summarized"] == 4 and report(work)["flagged"] == 6
+    assert len(fake.requests) == 11  # 4 answers, 6 refusals, and the overview's refusal
+
+    fake.answer = normal
+    assert run(work, "--concurrency", "1").exit_code == 0
+    data = report(work)
+    assert data["summarized"] == 10 and data["cache_hits"] == 4
+    assert data["llm_requests"] == len(fake.requests) - 11 == 6 + 1
