@@ -28,6 +28,7 @@ __all__ = ["clean_text", "latex_to_text", "normalize", "safe_http_url"]
 # characters, BOM, soft hyphen, Unicode tags (an "ASCII smuggling" vector for LLM prompts);
 # Cs: lone surrogates, which JSON allows but UTF-8 cannot encode.
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+_ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would fold anyway
 
 ARXIV_ID = re.compile(r"[0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?")
 # Old-style arXiv ids ("hep-th/9901001") and other sources; no leading dot/slash and no ".." so an
@@ -39,6 +40,9 @@ def clean_text(s: object) -> str:
     """Plain single-line text: NFC, no control/format/surrogate characters, whitespace collapsed."""
     if not isinstance(s, str) or not s:
         return ""
+    s = s.translate(_ASCII_SPACES)
+    if s.isprintable():  # the common case: nothing to drop (printable excludes Cc, Cf, Cs, Zl, Zp, …)
+        return " ".join(unicodedata.normalize("NFC", s).split())
     kept = []
     for ch in s:
         if ch.isspace():  # \n, \t, NBSP, NEL, U+2028 … become ordinary spaces

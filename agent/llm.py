@@ -90,6 +90,7 @@ class LLMClient:
         self._sent = 0
         self._mode: Mode | None = None
         self._mode_lock = asyncio.Lock()
+        self._refused = False  # the server refused json_schema: probe the other formats one at a time
 
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         if not (api_key or os.environ.get("OPENAI_API_KEY")):
@@ -133,14 +134,26 @@ class LLMClient:
         self, messages: list[dict[str, str]], *, schema: dict[str, Any], schema_name: str
     ) -> Completion:
         """One chat completion asking for a JSON object; ``data`` is None when the reply is not one."""
+        if self._mode is None and not self._refused:
+            # Optimistic first round: strict json_schema is what OpenAI and most servers accept, so the
+            # first calls do not queue behind one probe (that would cost a whole round trip per run).
+            try:
+                completion = await self._complete(MODES[0], messages, schema, schema_name, probing=True)
+            except _Unsupported:
+                self._refused = True  # fall through to the one-at-a-time probe of the other formats
+            else:
+                self._mode = self._mode or MODES[0]
+                return completion
         if self._mode is None:
             async with self._mode_lock:
                 if self._mode is None:
-                    return await self._probe(messages, schema, schema_name)
+                    return await self._probe(messages, schema, schema_name, MODES[1:])
         return await self._complete(self._mode, messages, schema, schema_name, probing=False)
 
-    async def _probe(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str) -> Completion:
-        for mode in MODES:
+    async def _probe(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, modes: tuple[Mode, ...] = MODES
+    ) -> Completion:
+        for mode in modes:
             try:
                 completion = await self._complete(mode, messages, schema, name, probing=True)
             except _Unsupported:

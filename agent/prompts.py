@@ -145,26 +145,44 @@ def summary_messages(
     if note is not None and not isinstance(note, str):
         raise ValueError("note must be a string or None.")
     note = note.strip() if note else ""
-    hints = tag_hints or {}
-    style = _style("summary")
-    user = _template("summary_user.j2")
-
-    from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
-
-    examples = _examples(set(names))
-    shots = FewShotChatMessagePromptTemplate(
-        examples=examples,
-        example_prompt=ChatPromptTemplate.from_messages(
-            [("human", user), ("ai", "{{ answer }}")], template_format="jinja2"
-        ),
-    )
-    return _render(
-        [("system", _template("summary_system.j2")), shots, ("human", user)],
-        style=style,
-        tags=[{"name": n, "hint": as_data(" ".join(hints.get(n, "").split()))} for n in names],
+    hints = tuple((n, " ".join(tag_hints[n].split())) for n in names if tag_hints and tag_hints.get(n))
+    # The paper's turn first: a template variable without a value is reported before anything else renders.
+    (paper,) = _render(
+        [("human", _template("summary_user.j2"))],
+        style=_style("summary"),
         title=as_data(title),
         abstract=as_data(abstract),
         note=as_data(note),
+    )
+    sources = tuple(
+        _read(PROMPTS_DIR / n) for n in ("summary_system.j2", "summary_user.j2", "examples.toml", "style.toml")
+    )
+    head = _summary_head(tuple(names), hints, sources)
+    return [*(dict(m) for m in head), paper]
+
+
+@lru_cache(maxsize=8)
+def _summary_head(
+    names: tuple[str, ...], hints: tuple[tuple[str, str], ...], sources: tuple[str, ...]
+) -> tuple[Message, ...]:
+    """System prompt + few-shot turns: the same for every paper of a run, so rendered once (langchain
+    compiles a jinja2 template on every format call). ``sources`` (the prompt files' text) is only part of
+    the cache key, so edited prompt files render afresh."""
+    from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate
+
+    hint = dict(hints)
+    shots = FewShotChatMessagePromptTemplate(
+        examples=_examples(set(names)),
+        example_prompt=ChatPromptTemplate.from_messages(
+            [("human", _template("summary_user.j2")), ("ai", "{{ answer }}")], template_format="jinja2"
+        ),
+    )
+    return tuple(
+        _render(
+            [("system", _template("summary_system.j2")), shots],
+            style=_style("summary"),
+            tags=[{"name": n, "hint": as_data(hint.get(n, ""))} for n in names],
+        )
     )
 
 

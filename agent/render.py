@@ -52,6 +52,9 @@ _YAML_PLAIN = re.compile(r"^[^\W\d_][\w ./+-]*$")
 _YAML_RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 
 
+_ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would fold anyway
+
+
 class Escaped(str):
     """Text already made safe for its place in the post; the only strings the template may output."""
 
@@ -59,6 +62,9 @@ class Escaped(str):
 def clean_text(text: str) -> str:
     """One line of plain text: control, surrogate and invisible format characters removed (bidi
     overrides like U+202E included), every kind of whitespace and line break folded into one space."""
+    text = text.translate(_ASCII_SPACES)
+    if text.isprintable():  # the common case: nothing to drop (printable excludes Cc, Cf, Cs, Co, Zl, Zp)
+        return " ".join(text.split())
     out = []
     for ch in text:
         if ch.isspace() or ch in "\u2028\u2029":

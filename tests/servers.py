@@ -53,6 +53,12 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: with 7+ clients connecting at once the kernel drops a
+    # SYN and that client waits 1 s to retransmit it — a stall no real server would cause.
+    request_queue_size = 128
+
+
 class LocalServer:
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
         self.handler = handler
@@ -87,7 +93,7 @@ class LocalServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        self._httpd = ThreadingHTTPServer((host, port), _H)
+        self._httpd = _Server((host, port), _H)
         self._httpd.daemon_threads = True
         # A short poll interval: shutdown() waits for the next poll.
         self._thread = threading.Thread(

@@ -323,7 +323,8 @@ def test_429_with_retry_after_then_success(papers: list[Paper], llm_env: pytest.
 
     assert run.status() == {"summarized": 10}
     assert len(fake.requests) == 12 == run.usage.llm_requests  # the retry is counted
-    assert fake.requests[0].body == fake.requests[1].body  # the SDK retried the same request
+    bodies = [json.dumps(r.body, sort_keys=True) for r in fake.requests]
+    assert len(bodies) - len(set(bodies)) == 1  # the SDK retried the refused request, unchanged
 
 
 def test_500s_then_success(papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -377,9 +378,13 @@ def test_a_server_without_json_schema_falls_back_once_per_run(
         run = enrich(papers, config(tmp_path, concurrency=4))
 
     assert run.status() == {"summarized": 10} and run.overview == OVERVIEW
-    assert Counter(fake.formats()) == {"json_schema": 1, "json_object": 11}
+    # The first round asks optimistically with json_schema (one probe would cost a whole round trip on the
+    # servers that support it); after the first refusal the mode is settled for the rest of the run.
+    formats = Counter(fake.formats())
+    assert set(formats) == {"json_schema", "json_object"} and formats["json_object"] == 11
+    assert 1 <= formats["json_schema"] <= 4  # at most one refused request per concurrency slot
     assert fake.formats()[0] == "json_schema"
-    assert run.usage.llm_requests == 12
+    assert run.usage.llm_requests == len(fake.requests) == 11 + formats["json_schema"]
 
 
 def test_a_server_without_any_json_mode_gets_plain_text_requests(
@@ -389,7 +394,9 @@ def test_a_server_without_any_json_mode_gets_plain_text_requests(
         run = enrich(papers, config(tmp_path))
 
     assert run.status() == {"summarized": 10}
-    assert fake.formats() == ["json_schema", "json_object"] + [None] * 11
+    formats = Counter(fake.formats())
+    assert formats["json_object"] == 1 and formats[None] == 11  # json_object probed once, then plain text
+    assert 1 <= formats["json_schema"] <= 4 and len(formats) == 3
 
 
 # -- cache --------------------------------------------------------------------------------------------
