@@ -39,7 +39,7 @@ SQLITE_TIMEOUT_S: Final = 30.0
 _COMPRESS_LEVEL: Final = 6
 _HINT: Final = "set PAPER_DIGEST_CACHE_DIR or pass --cache-dir"
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("paper-digest")
 
 
 def prompt_version(prompts_dir: Path) -> str:

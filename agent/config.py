@@ -65,6 +65,8 @@ class Config:
     out_dir: Path = Path("outputs")
     hf_endpoint: str = "https://huggingface.co"
     hf_token: str | None = None
+    hf_max_attempts: int = 5  # HF API retries on 429/5xx/connection errors (Retry-After honoured)
+    hf_backoff_s: float = 1.0  # first wait without a Retry-After; doubles per attempt
     cache_dir: Path | None = None  # None = the platform user cache dir
 
 
@@ -116,11 +118,19 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
                 ) from exc
         llm = replace(llm, prices=prices)
 
+    hf = raw.get("hf", {})
+    unknown_hf = sorted(set(hf) - {"endpoint", "max_attempts", "backoff_s"})
+    if unknown_hf:
+        raise ConfigError(
+            f"{where} [hf]: unknown key(s) {', '.join(unknown_hf)}; known: backoff_s, endpoint, max_attempts."
+        )
     cfg = Config(
         post=post,
         llm=llm,
         out_dir=Path(raw.get("output", {}).get("dir", "outputs")),
-        hf_endpoint=raw.get("hf", {}).get("endpoint", "https://huggingface.co"),
+        hf_endpoint=hf.get("endpoint", "https://huggingface.co"),
+        hf_max_attempts=int(hf.get("max_attempts", 5)),
+        hf_backoff_s=float(hf.get("backoff_s", 1.0)),
         cache_dir=Path(raw["cache"]["dir"]) if raw.get("cache", {}).get("dir") else None,
     )
     # The environment beats the file.
@@ -148,6 +158,8 @@ def _check(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where} [post] post_time must look like 09:15:00.")
     if cfg.post.top_n < 0:
         raise ConfigError(f"{where} [post] top_n must be 0 (all) or a positive number.")
+    if cfg.hf_max_attempts < 1 or cfg.hf_backoff_s < 0:
+        raise ConfigError(f"{where} [hf] max_attempts must be at least 1 and backoff_s not negative.")
     if cfg.llm.concurrency < 1:
         raise ConfigError("concurrency must be at least 1.")
     if not 1 <= cfg.llm.summary_min_chars < cfg.llm.summary_max_chars:

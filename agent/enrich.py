@@ -32,6 +32,7 @@ from typing import Any
 
 from agent.cache import AnswerCache, cache_key, default_cache_dir, prompt_version
 from agent.config import Config, LLMConfig
+from agent.llm import LLMUnavailable  # cheap: the SDK is imported only when a client is built
 from agent.models import Enrichment, Paper, Usage
 from agent.tokens import cost_usd, count_tokens
 from agent.validate import parse_answer, validate_answer, validate_overview
@@ -51,9 +52,9 @@ def mask_key(key: str | None) -> str:
     return f"{key[:3]}…{key[-4:]}"
 
 
-def _rate_limited(exc: BaseException) -> bool:
-    """Did the SDK give up on HTTP 429? (LLMClient raises LLMUnavailable from the SDK's error, context kept.)"""
-    return any(getattr(e, "status_code", None) == 429 for e in (exc, exc.__cause__, exc.__context__))
+def _rate_limited(exc: LLMUnavailable) -> bool:
+    """Did the SDK give up on HTTP 429?"""
+    return exc.status_code == 429
 
 
 class _Gate:
@@ -228,7 +229,6 @@ class Enricher:
     async def summarize(self, paper: Paper, *, note: str | None = None, use_cache: bool = True) -> Enrichment:
         """The paper's summary and tags: cached, validated, or flagged with the reason (never raises for an
         endpoint that is down or rate-limiting; raises LLMError when no request can succeed)."""
-        from agent.llm import LLMUnavailable  # cheap module; the SDK is imported only by LLMClient()
 
         try:
             return await self._summarize(paper, note=note, use_cache=use_cache)
@@ -318,7 +318,6 @@ class Enricher:
 
     # -- the day's overview ------------------------------------------------------------------------------
     async def overview(self, day: dt.date, results: Sequence[Enrichment]) -> str | None:
-        from agent.llm import LLMUnavailable
 
         items = [(e.summary, list(e.tags)) for e in results if e.status == "summarized" and e.summary]
         if not items:
@@ -367,7 +366,6 @@ class Enricher:
 
     # -- the whole day ----------------------------------------------------------------------------------
     async def run(self, papers: Sequence[Paper], day: dt.date) -> tuple[dict[str, Enrichment], str | None]:
-        from agent.llm import LLMUnavailable
 
         gate = _Gate(self.cfg.concurrency, self._warn)
 

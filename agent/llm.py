@@ -51,6 +51,10 @@ class LLMUnavailable(LLMError):
     """This request got no usable answer (endpoint unreachable, rate-limited, timing out or failing after
     the SDK's retries, or this one request refused); other papers may still succeed."""
 
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code  # the last HTTP status, None when no response came
+
 
 @dataclass(frozen=True, slots=True)
 class Completion:
@@ -238,12 +242,13 @@ class LLMClient:
             if status == 429:
                 return LLMUnavailable(
                     f"the LLM endpoint is rate-limiting requests (HTTP 429 {retries}); "
-                    "lower --concurrency or try again later."
+                    "lower --concurrency or try again later.",
+                    status,
                 )
             if status >= 500:
-                return LLMUnavailable(f"the LLM endpoint failed (HTTP {status} {retries}); try again later.")
+                return LLMUnavailable(f"the LLM endpoint failed (HTTP {status} {retries}); try again later.", status)
             detail = self._scrub(exc.message)
-            return LLMUnavailable(f"the LLM endpoint refused the request (HTTP {status}: {detail}).")
+            return LLMUnavailable(f"the LLM endpoint refused the request (HTTP {status}: {detail}).", status)
         return LLMUnavailable(f"the LLM request failed ({type(exc).__name__}: {self._scrub(str(exc))}).")
 
     def _scrub(self, text: str, limit: int = 160) -> str:

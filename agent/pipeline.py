@@ -72,7 +72,9 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     if not opts.no_llm:
         check_llm_credentials()
 
-    source = source_for(opts.source, cfg.hf_endpoint, cfg.hf_token)
+    source = source_for(
+        opts.source, cfg.hf_endpoint, cfg.hf_token, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s
+    )
     raw = source.fetch(opts.date)
     papers, warnings = normalize(raw)
     for w in warnings:
@@ -80,8 +82,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     report.warnings.extend(warnings)
     if not papers:
         raise NoPapersError(
-            f"no papers for {opts.date.isoformat()} from {source.describe()} (a weekend or holiday?); "
-            "nothing written."
+            f"no papers for {opts.date.isoformat()} from {source.describe()} (a weekend or holiday?); nothing written."
         )
     ranked = rank_papers(papers, cfg.post.top_n)
 
@@ -98,9 +99,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
 
     digest = Digest(
         date=opts.date,
-        items=tuple(
-            DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)
-        ),
+        items=tuple(DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)),
         total=len(papers),
         overview=overview,
     )

@@ -24,7 +24,7 @@ from agent.errors import ConfigError, SourceError
 
 __all__ = ["DEFAULT_ENDPOINT", "FileSource", "HFApiSource", "PaperSource", "source_for"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("paper-digest")
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 API_PATH = "/api/daily_papers"
@@ -154,8 +154,7 @@ class HFApiSource:
                 failure, hinted = type(exc).__name__, None
             except httpx.HTTPError as exc:  # e.g. too many redirects, a corrupt gzip body
                 raise SourceError(
-                    f"HF API request to {self.endpoint} failed ({type(exc).__name__}: {exc}); "
-                    "check HF_ENDPOINT."
+                    f"HF API request to {self.endpoint} failed ({type(exc).__name__}: {exc}); check HF_ENDPOINT."
                 ) from exc
             else:
                 status = response.status_code
@@ -191,12 +190,8 @@ class HFApiSource:
     def _gave_up(self, status: int, date: str) -> SourceError:
         tries = f"after {self.max_attempts} attempts"
         if status == 429:
-            advice = (
-                "try again in a few minutes" if self._token else "set HF_TOKEN or try again in a few minutes"
-            )
-            return SourceError(
-                f"HF API at {self.endpoint} is still rate-limiting (HTTP 429) {tries}; {advice}."
-            )
+            advice = "try again in a few minutes" if self._token else "set HF_TOKEN or try again in a few minutes"
+            return SourceError(f"HF API at {self.endpoint} is still rate-limiting (HTTP 429) {tries}; {advice}.")
         return SourceError(
             f"HF API at {self.endpoint} answered HTTP {status} for date={date} {tries}; try again later."
         )
@@ -238,10 +233,12 @@ class FileSource:
         return _check_items(data, str(self.path))
 
 
-def source_for(source: str | None, endpoint: str, token: str | None) -> PaperSource:
+def source_for(
+    source: str | None, endpoint: str, token: str | None, *, max_attempts: int = 5, backoff_s: float = 1.0
+) -> PaperSource:
     """``--source`` omitted → the HF API at ``endpoint``; a path → that JSON file."""
     if source is None:
-        return HFApiSource(endpoint, token)
+        return HFApiSource(endpoint, token, max_attempts=max_attempts, backoff_s=backoff_s)
     return FileSource(Path(source))
 
 
