@@ -268,6 +268,8 @@ def _resolve_placeholders(text: str, github_repo: str | None, project_page: str 
     The words before a placeholder (same sentence, after the previous placeholder) decide which link
     is meant; a link is only filled in when the choice is unambiguous.
     """
+    if not _ONE_PLACEHOLDER.search(text):  # the common case; the full pattern is slow to scan
+        return text
     links = {"code": github_repo, "project": project_page}
     out: list[str] = []
     prev = 0

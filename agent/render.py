@@ -77,21 +77,26 @@ def clean_text(text: str) -> str:
     return " ".join("".join(out).split())
 
 
+# One pass over the text: entity characters, "%" beside a brace ("{%" and "%}" are Liquid's tag
+# delimiters), and the backslash-escaped Markdown characters.
+_MARKDOWN_SPECIAL = re.compile(
+    "[" + re.escape("".join(_ENTITIES) + "".join(sorted(_BACKSLASHED))) + "]|(?<=\\{)%|%(?=\\})"
+)
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch in _ENTITIES:
+        return _ENTITIES[ch]
+    if ch == "%":
+        return "&#37;"
+    return "\\" + ch
+
+
 def escape_markdown(text: str) -> Escaped:
     """Inline text for the post body that renders literally under kramdown (GFM or not) and Liquid
     (Jekyll 3.9 and 4.x): no Liquid tags, HTML, links, emphasis, math, tables or block markers."""
-    text = clean_text(text)
-    out = []
-    for i, ch in enumerate(text):
-        if ch in _ENTITIES:
-            out.append(_ENTITIES[ch])
-        elif ch == "%" and (text[i - 1 : i] == "{" or text[i + 1 : i + 2] == "}"):
-            out.append("&#37;")  # "{%" and "%}" are Liquid's tag delimiters
-        elif ch in _BACKSLASHED:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    escaped = "".join(out)
+    escaped = _MARKDOWN_SPECIAL.sub(_escape_char, clean_text(text))
     # Values never start a line in the template, but a "1. " or "- " title stays inert if one ever does.
     m = _LEADING_BLOCK.match(escaped)
     if m:
