@@ -5,6 +5,7 @@ Flags beat the environment, which beats the file, which beats the defaults below
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -70,20 +71,32 @@ class Config:
     cache_dir: Path | None = None  # None = the platform user cache dir
 
 
-def _section(cls: type, raw: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
+def _coerce(value: Any, kind: str, where: str) -> Any:
+    """A TOML value checked against a field's declared type (a string: this module postpones annotations)."""
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind == "tuple[str, ...]" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    expected = {"str": "a string", "int": "a whole number", "float": "a number", "tuple[str, ...]": "a list of strings"}
+    raise ConfigError(f"{where} must be {expected.get(kind, kind)}, not {value!r}.")
+
+
+def _kinds(cls: type) -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(cls) if f.name != "prices"}
+
+
+def _table(raw: dict[str, Any], name: str, kinds: dict[str, str], where: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} [{name}] must be a table of settings.")
+    unknown = sorted(set(table) - set(kinds))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
-    values = {}
-    for key, value in raw.items():
-        if isinstance(value, list):
-            value = tuple(value)
-        values[key] = value
-    try:
-        return cls(**values)
-    except TypeError as exc:  # pragma: no cover - dataclass arg errors
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise ConfigError(f"{where} [{name}]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(kinds))}.")
+    return {key: _coerce(value, kinds[key], f"{where} [{name}] {key}") for key, value in table.items()}
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -103,10 +116,15 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     unknown = sorted(set(raw) - {"post", "llm", "output", "hf", "cache"})
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}.")
-    post = _section(PostConfig, raw.get("post", {}), f"{where} [post]")
-    llm_raw = dict(raw.get("llm", {}))
+    post = PostConfig(**_table(raw, "post", _kinds(PostConfig), where))
+    llm_raw = raw.get("llm", {})
+    if not isinstance(llm_raw, dict):
+        raise ConfigError(f"{where} [llm] must be a table of settings.")
+    llm_raw = dict(llm_raw)
     prices_raw = llm_raw.pop("prices", {})
-    llm = _section(LLMConfig, llm_raw, f"{where} [llm]")
+    if not isinstance(prices_raw, dict):
+        raise ConfigError(f"{where} [llm.prices] must map model names to {{input = …, output = …}}.")
+    llm = LLMConfig(**_table({"llm": llm_raw}, "llm", _kinds(LLMConfig), where))
     if prices_raw:
         prices = dict(DEFAULT_PRICES)
         for model, p in prices_raw.items():
@@ -118,20 +136,17 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
                 ) from exc
         llm = replace(llm, prices=prices)
 
-    hf = raw.get("hf", {})
-    unknown_hf = sorted(set(hf) - {"endpoint", "max_attempts", "backoff_s"})
-    if unknown_hf:
-        raise ConfigError(
-            f"{where} [hf]: unknown key(s) {', '.join(unknown_hf)}; known: backoff_s, endpoint, max_attempts."
-        )
+    hf = _table(raw, "hf", {"endpoint": "str", "max_attempts": "int", "backoff_s": "float"}, where)
+    output = _table(raw, "output", {"dir": "str"}, where)
+    cache = _table(raw, "cache", {"dir": "str"}, where)
     cfg = Config(
         post=post,
         llm=llm,
-        out_dir=Path(raw.get("output", {}).get("dir", "outputs")),
+        out_dir=Path(output.get("dir", "outputs")),
         hf_endpoint=hf.get("endpoint", "https://huggingface.co"),
-        hf_max_attempts=int(hf.get("max_attempts", 5)),
-        hf_backoff_s=float(hf.get("backoff_s", 1.0)),
-        cache_dir=Path(raw["cache"]["dir"]) if raw.get("cache", {}).get("dir") else None,
+        hf_max_attempts=hf.get("max_attempts", 5),
+        hf_backoff_s=hf.get("backoff_s", 1.0),
+        cache_dir=Path(cache["dir"]) if cache.get("dir") else None,
     )
     # The environment beats the file.
     if env.get("HF_ENDPOINT"):
@@ -153,9 +168,10 @@ def _check(cfg: Config, where: str) -> None:
         ZoneInfo(cfg.post.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where} [post] timezone {cfg.post.timezone!r} is not a known time zone.") from exc
-    parts = cfg.post.post_time.split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise ConfigError(f"{where} [post] post_time must look like 09:15:00.")
+    try:
+        dt.time.fromisoformat(cfg.post.post_time)
+    except ValueError:
+        raise ConfigError(f"{where} [post] post_time must be a time like 09:15:00.") from None
     if cfg.post.top_n < 0:
         raise ConfigError(f"{where} [post] top_n must be 0 (all) or a positive number.")
     if cfg.hf_max_attempts < 1 or cfg.hf_backoff_s < 0:

@@ -134,9 +134,14 @@ class HFApiSource:
     def _page(self, client: httpx.Client, date: str, page: int) -> list[dict[str, Any]]:
         params = {"date": date, "p": str(page), "limit": str(self.page_limit)}
         response = self._get(client, params, date)
+        if len(response.content) > MAX_BODY_BYTES:
+            raise SourceError(
+                f"HF API returned {len(response.content)} bytes for date={date} (limit {MAX_BODY_BYTES}); "
+                "check HF_ENDPOINT."
+            )
         try:
             data = json.loads(response.content)
-        except ValueError:  # JSONDecodeError, or bytes in no JSON encoding
+        except (ValueError, RecursionError):  # not JSON, no JSON encoding, a 5000-digit number, deep nesting
             raise SourceError(f"HF API returned a non-JSON body for date={date}; try again later.") from None
         return _check_items(data, f"{self.endpoint}{API_PATH}?date={date}&p={page}")
 
@@ -217,6 +222,10 @@ class FileSource:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise SourceError(f"cannot read source file {self.path} ({reason}); check --source.") from exc
+        if len(raw) > MAX_BODY_BYTES:
+            raise SourceError(
+                f"source file {self.path} is {len(raw)} bytes, over the {MAX_BODY_BYTES}-byte limit; check --source."
+            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -230,7 +239,15 @@ class FileSource:
                 f"source file {self.path} is not valid JSON ({exc.msg} at line {exc.lineno} column "
                 f"{exc.colno}); fix it or save the API response again."
             ) from exc
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting past Python's limit
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(str(exc), 80)
+            raise SourceError(
+                f"source file {self.path} is not usable JSON ({reason}); fix it or save the API response again."
+            ) from None
         return _check_items(data, str(self.path))
+
+
+MAX_BODY_BYTES = 50_000_000  # a real day is ~200 KB per 30 papers; anything near this is not a day of papers
 
 
 def source_for(
@@ -242,12 +259,11 @@ def source_for(
     return FileSource(Path(source))
 
 
-def _check_items(data: Any, where: str) -> list[dict[str, Any]]:
+def _check_items(data: Any, where: str) -> list[Any]:
+    """The day's array, items unchecked: agent.clean.normalize warns about and skips unusable items
+    one by one, so one broken item does not cost the whole day."""
     if not isinstance(data, list):
         raise SourceError(f"expected a JSON array of papers from {where}, got {_kind(data)}.")
-    for index, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise SourceError(f"expected a JSON object for paper #{index} from {where}, got {_kind(item)}.")
     return data
 
 
@@ -265,8 +281,8 @@ def _kind(value: Any) -> str:
     return "null"
 
 
-def _paper_id(item: dict[str, Any]) -> str | None:
-    paper = item.get("paper")
+def _paper_id(item: Any) -> str | None:
+    paper = item.get("paper") if isinstance(item, dict) else None
     pid = paper.get("id") if isinstance(paper, dict) else None
     return pid if isinstance(pid, str) else None
 

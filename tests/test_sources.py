@@ -17,7 +17,7 @@ import httpx
 import pytest
 from servers import LocalServer, Request, Response
 
-from agent import __version__
+from agent import __version__, sources
 from agent.errors import ConfigError, SourceError
 from agent.sources import FileSource, HFApiSource, source_for
 
@@ -81,9 +81,7 @@ def server(_local_server: LocalServer) -> LocalServer:
 
 
 @pytest.mark.vcr
-def test_retries_503_then_succeeds_after_retry_after(
-    vcr: Any, server: LocalServer, sleeps: list[float]
-) -> None:
+def test_retries_503_then_succeeds_after_retry_after(vcr: Any, server: LocalServer, sleeps: list[float]) -> None:
     server.handler = scripted(
         Response(503, "upstream busy", {"Retry-After": "7"}),
         Response(200, [item("2606.00001")]),
@@ -114,9 +112,7 @@ def test_malformed_date_is_rejected_without_retry(vcr: Any, server: LocalServer,
     server.handler = scripted(Response(400, {"error": "Invalid date: 2026-13-01"}))
     with pytest.raises(SourceError) as err:
         api(server.url, sleeps).fetch_date("2026-13-01")
-    assert (
-        str(err.value) == 'HF API rejected date=2026-13-01 (HTTP 400: {"error": "Invalid date: 2026-13-01"}).'
-    )
+    assert str(err.value) == 'HF API rejected date=2026-13-01 (HTTP 400: {"error": "Invalid date: 2026-13-01"}).'
     assert sleeps == []
     assert sent(vcr) == 1
 
@@ -212,8 +208,7 @@ def test_read_timeout_is_retried_then_reported(server: LocalServer, sleeps: list
     finally:
         release.set()
     assert str(err.value) == (
-        f"HF API at {server.url} unreachable after 2 attempts (ReadTimeout); "
-        "check the network or HF_ENDPOINT."
+        f"HF API at {server.url} unreachable after 2 attempts (ReadTimeout); check the network or HF_ENDPOINT."
     )
     assert sleeps == [1.0]
     assert len(server.requests) == 2
@@ -304,9 +299,7 @@ def test_429_ratelimit_headers(headers: dict[str, str], expected: float, sleeps:
 
 
 def test_ratelimit_header_on_a_5xx_is_not_a_wait_hint(sleeps: list[float]) -> None:
-    handler, _ = answers(
-        httpx.Response(500, headers={"RateLimit": '"api";r=400;t=250'}), httpx.Response(200, json=[])
-    )
+    handler, _ = answers(httpx.Response(500, headers={"RateLimit": '"api";r=400;t=250'}), httpx.Response(200, json=[]))
     mock(handler, sleeps).fetch(DAY)
     assert sleeps == [1.0]
 
@@ -319,10 +312,7 @@ def test_rate_limit_exhausted(token: str | None, advice: str, sleeps: list[float
     handler, _ = answers(httpx.Response(429, headers={"Retry-After": "1"}))
     with pytest.raises(SourceError) as err:
         mock(handler, sleeps, token=token, max_attempts=3).fetch(DAY)
-    assert (
-        str(err.value)
-        == f"HF API at https://hf.test is still rate-limiting (HTTP 429) after 3 attempts; {advice}."
-    )
+    assert str(err.value) == f"HF API at https://hf.test is still rate-limiting (HTTP 429) after 3 attempts; {advice}."
     assert sleeps == [1.0, 1.0]
 
 
@@ -380,35 +370,45 @@ def test_too_many_pages(sleeps: list[float]) -> None:
     with pytest.raises(SourceError) as err:
         mock(endless, sleeps, max_pages=3).fetch(DAY)
     assert str(err.value) == (
-        "HF API kept returning new papers past 3 pages for date=2026-06-12; "
-        "check HF_ENDPOINT or raise max_pages."
+        "HF API kept returning new papers past 3 pages for date=2026-06-12; check HF_ENDPOINT or raise max_pages."
     )
 
 
-def test_item_that_is_not_an_object_is_named_by_index(sleeps: list[float]) -> None:
-    handler, _ = answers(httpx.Response(200, json=[item("a"), "b"]))
-    with pytest.raises(SourceError) as err:
+def test_items_that_are_not_objects_pass_through_to_normalize(sleeps: list[float]) -> None:
+    # One broken item must not cost the whole day: agent.clean.normalize warns about it by index.
+    handler, _ = answers(httpx.Response(200, json=[item("a"), "b"]), httpx.Response(200, json=[]))
+    assert mock(handler, sleeps).fetch(DAY) == [item("a"), "b"]
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [(b'[{"paper": {"upvotes": ' + b"9" * 5000 + b"}}]", "non-JSON"), (b"[" * 100_000 + b"]" * 100_000, "non-JSON")],
+)
+def test_unparseable_numbers_and_deep_nesting_are_one_line_errors(
+    sleeps: list[float], body: bytes, reason: str
+) -> None:
+    handler, _ = answers(httpx.Response(200, content=body))
+    with pytest.raises(SourceError, match=reason):
         mock(handler, sleeps).fetch(DAY)
-    assert str(err.value) == (
-        "expected a JSON object for paper #1 from https://hf.test/api/daily_papers?date=2026-06-12&p=0, "
-        "got a string."
-    )
+
+
+def test_an_oversized_body_is_refused(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_BODY_BYTES", 10)
+    handler, _ = answers(httpx.Response(200, json=[item("a")]))
+    with pytest.raises(SourceError, match="limit 10"):
+        mock(handler, sleeps).fetch(DAY)
 
 
 def test_endpoint_with_a_path_prefix_and_trailing_slash(sleeps: list[float]) -> None:
     handler, seen = answers(httpx.Response(200, json=[]))
-    source = HFApiSource(
-        "https://mirror.test/hf/", transport=httpx.MockTransport(handler), sleep=sleeps.append
-    )
+    source = HFApiSource("https://mirror.test/hf/", transport=httpx.MockTransport(handler), sleep=sleeps.append)
     assert source.describe() == "https://mirror.test/hf/api/daily_papers"
     source.fetch(DAY)
     assert str(seen[0].url) == "https://mirror.test/hf/api/daily_papers?date=2026-06-12&p=0&limit=100"
 
 
 def test_endpoint_must_be_http() -> None:
-    with pytest.raises(
-        ConfigError, match=r"^HF endpoint 'huggingface.co' is not an http\(s\) URL; fix HF_ENDPOINT\.$"
-    ):
+    with pytest.raises(ConfigError, match=r"^HF endpoint 'huggingface.co' is not an http\(s\) URL; fix HF_ENDPOINT\.$"):
         HFApiSource("huggingface.co")
 
 
@@ -478,12 +478,25 @@ def test_file_source_object_instead_of_array(tmp_path: Path) -> None:
     assert str(err.value) == f"expected a JSON array of papers from {path}, got an object."
 
 
-def test_file_source_item_not_an_object(tmp_path: Path) -> None:
+def test_file_source_item_not_an_object_passes_through(tmp_path: Path) -> None:
     path = tmp_path / "day.json"
     path.write_text('[{"paper": {"id": "a"}}, null]', encoding="utf-8")
+    assert FileSource(path).fetch(DAY) == [{"paper": {"id": "a"}}, None]
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ('[{"paper": {"upvotes": ' + "9" * 5000 + "}}]", "not usable JSON (Exceeds the limit"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_file_source_unparseable_json_is_one_line(tmp_path: Path, body: str, reason: str) -> None:
+    path = tmp_path / "day.json"
+    path.write_text(body, encoding="utf-8")
     with pytest.raises(SourceError) as err:
         FileSource(path).fetch(DAY)
-    assert str(err.value) == f"expected a JSON object for paper #1 from {path}, got null."
+    assert reason in str(err.value) and "\n" not in str(err.value)
 
 
 def test_file_source_reads_the_real_payload(real_payload_path: Path) -> None:
