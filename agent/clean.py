@@ -30,6 +30,12 @@ __all__ = ["clean_text", "latex_to_text", "normalize", "safe_http_url"]
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 _ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would fold anyway
 
+# Bounds on what one payload item may bring in. arXiv caps abstracts at 1,920 characters; a real title is
+# under 300. Anything past these is cut (with a warning) before cleaning, keyword rules and the LLM see it.
+MAX_TITLE_CHARS = 500
+MAX_ABSTRACT_CHARS = 6_000
+MAX_UPVOTES = 1_000_000_000
+
 ARXIV_ID = re.compile(r"[0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?")
 # Old-style arXiv ids ("hep-th/9901001") and other sources; no leading dot/slash and no ".." so an
 # id can never climb out of a directory if someone uses it in a path.
@@ -185,9 +191,7 @@ def latex_to_text(s: str) -> str:
         s = s.replace(sentinel, "")
     s = s.replace("\\$", _SENTINEL["$"]).replace("\\{", _SENTINEL["{"]).replace("\\}", _SENTINEL["}"])
     s = s.replace("\\\\", " ")
-    s = _SYMBOL_ACCENT.sub(
-        lambda m: unicodedata.normalize("NFC", (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)]), s
-    )
+    s = _SYMBOL_ACCENT.sub(lambda m: unicodedata.normalize("NFC", (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)]), s)
     for _ in range(50):  # each pass removes at least one macro; the bound only guards hostile input
         new = _HREF.sub(_href, s)
         new = _FRAC.sub(lambda m: f"{m.group(1).strip()}/{m.group(2).strip()}", new)
@@ -255,9 +259,7 @@ _KIND_WORDS = {
         r"|toolkit|library|package)\b",
         re.IGNORECASE,
     ),
-    "project": re.compile(
-        r"\b(?:project|website|webpage|homepage|home\s+page|page|site|demos?)\b", re.IGNORECASE
-    ),
+    "project": re.compile(r"\b(?:project|website|webpage|homepage|home\s+page|page|site|demos?)\b", re.IGNORECASE),
 }
 _SENTENCE_END = re.compile(r"[.!?]\s")
 
@@ -278,9 +280,7 @@ def _resolve_placeholders(text: str, github_repo: str | None, project_page: str 
         before = text[prev : m.start()]
         ends = list(_SENTENCE_END.finditer(before))
         context = before[ends[-1].end() :] if ends else before
-        mentioned = sorted(
-            (hit.start(), kind) for kind, rx in _KIND_WORDS.items() if (hit := rx.search(context))
-        )
+        mentioned = sorted((hit.start(), kind) for kind, rx in _KIND_WORDS.items() if (hit := rx.search(context)))
         urls = [links[kind] for _, kind in mentioned]
         count = 1 if m.group("paren") else len(_ONE_PLACEHOLDER.findall(m.group("chain")))
         known = list(dict.fromkeys(u for u in urls if u))
@@ -337,19 +337,30 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 def _to_int(value: Any) -> int:
-    """Upvotes from whatever the payload holds: int, float, numeric string; anything else → 0."""
+    """Upvotes from whatever the payload holds: int, float, numeric string; anything else → 0.
+    Bounded to 0..MAX_UPVOTES so a hostile payload cannot print a 300-digit count."""
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return max(value, 0)
+        return min(max(value, 0), MAX_UPVOTES)
     if isinstance(value, str):
         try:
-            value = float(value.strip())
+            value = float(value.strip()[:40])
         except ValueError:
             return 0
     if isinstance(value, float) and math.isfinite(value):
-        return max(int(value), 0)
+        return min(max(int(value), 0), MAX_UPVOTES)
     return 0
+
+
+def _capped(raw: object, limit: int, what: str, where: str, notes: list[str]) -> object:
+    """Cut an oversized payload string before cleaning it (cleaning and keyword rules scale with length);
+    the cut is reported, never silent."""
+    if isinstance(raw, str) and len(raw) > limit:
+        notes.append(f"{where}: {what} cut from {len(raw)} to {limit} characters")
+        cut = raw[:limit]
+        return cut[: cut.rfind(" ")] + " …" if " " in cut[limit // 2 :] else cut + "…"
+    return raw
 
 
 def _paper_id(value: Any) -> str | None:
@@ -388,8 +399,8 @@ def _describe(value: Any) -> str:
     return repr(shown if len(shown) <= 40 else shown[:39] + "…")
 
 
-def _paper(index: int, item: Any) -> Paper | str:
-    """A Paper, or the warning that says why item ``index`` cannot be used."""
+def _paper(index: int, item: Any, notes: list[str]) -> Paper | str:
+    """A Paper, or the warning that says why item ``index`` cannot be used; ``notes`` gets what was cut."""
     if not isinstance(item, dict):
         return f"item {index}: not a JSON object (got {type(item).__name__}); skipped"
     # A bare paper object (no "paper" wrapper) is accepted too, as /api/papers/{id} returns one.
@@ -400,7 +411,10 @@ def _paper(index: int, item: Any) -> Paper | str:
     pid = _paper_id(raw_id)
     if pid is None:
         return f"item {index}: paper id {_describe(raw_id)} is not a valid id; skipped"
-    title = _text(paper.get("title")) or _text(item.get("title"))
+    where = f"item {index} ({pid})"
+    title = _text(_capped(paper.get("title"), MAX_TITLE_CHARS, "title", where, notes)) or _text(
+        _capped(item.get("title"), MAX_TITLE_CHARS, "title", where, notes)
+    )
     if not title:
         return f"item {index} ({pid}): no title; skipped"
     github_repo = safe_http_url(paper.get("githubRepo"))
@@ -411,7 +425,7 @@ def _paper(index: int, item: Any) -> Paper | str:
     return Paper(
         id=pid,
         title=title,
-        abstract=_abstract(summary, github_repo, project_page),
+        abstract=_abstract(_capped(summary, MAX_ABSTRACT_CHARS, "abstract", where, notes), github_repo, project_page),
         upvotes=_to_int(paper.get("upvotes")),
         authors=_strings(paper.get("authors"), "name"),
         organization=_organization(paper, item),
@@ -437,7 +451,7 @@ def normalize(items: list[Any]) -> tuple[list[Paper], list[str]]:
     first_index: dict[str, int] = {}
     warnings: list[str] = []
     for index, item in enumerate(items):
-        result = _paper(index, item)
+        result = _paper(index, item, warnings)
         if isinstance(result, str):
             warnings.append(result)
         elif result.id in papers:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, SAMPLE, SHARED
 
+from agent import clean
 from agent.clean import clean_text, latex_to_text, normalize, safe_http_url
 from agent.errors import SourceError
 from agent.models import Paper
@@ -24,11 +25,7 @@ MOJIBAKE = ("Ã", "Â", "Ï", "Ê", "‚Ä", "\uf8ff")
 
 def is_plain(s: str) -> bool:
     """One line, trimmed, single spaces, no control/format/surrogate characters."""
-    return (
-        s == s.strip()
-        and "  " not in s
-        and not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in s)
-    )
+    return s == s.strip() and "  " not in s and not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in s)
 
 
 def item(**paper: Any) -> dict[str, Any]:
@@ -319,9 +316,7 @@ def test_hostile_item_comes_out_plain() -> None:
     for text in (p.title, p.abstract, *p.authors, p.organization or "", *p.ai_keywords):
         assert is_plain(text)
     assert p.title == "Evil title {{ site.x }} --- <script>alert(1)</script>"
-    assert (
-        p.abstract == "{% include evil %} <img src=x onerror=alert(1)> [x](javascript:alert(1)) | `a` *b* ---"
-    )
+    assert p.abstract == "{% include evil %} <img src=x onerror=alert(1)> [x](javascript:alert(1)) | `a` *b* ---"
     assert p.authors == ("Mallory {{ x }}",)
     assert p.organization == "Evil | Corp <b>"
 
@@ -437,9 +432,7 @@ def test_unusable_items_are_warned_by_index_never_silently_skipped() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "pid", ["2602.09877", "2602.0987", "2602.09877v2", "hep-th/9901001", "arXiv:2602.09877"]
-)
+@pytest.mark.parametrize("pid", ["2602.09877", "2602.0987", "2602.09877v2", "hep-th/9901001", "arXiv:2602.09877"])
 def test_valid_ids(pid: str) -> None:
     assert one(item(id=pid)).id == pid.removeprefix("arXiv:")
 
@@ -566,3 +559,22 @@ def test_hostile_repetition_stays_linear(unit: str) -> None:
     started = time.perf_counter()
     normalize([item(title=text, summary=text)])
     assert time.perf_counter() - started < 2.0
+
+
+def test_oversized_titles_and_abstracts_are_cut_with_a_warning() -> None:
+    huge = {"paper": {"id": "2601.00001", "title": "T " * 100_000, "summary": "word " * 300_000, "upvotes": 10**300}}
+    papers, warnings = normalize([huge])
+    (paper,) = papers
+    assert len(paper.title) <= clean.MAX_TITLE_CHARS + 2 and paper.title.endswith("…")
+    assert len(paper.abstract) <= clean.MAX_ABSTRACT_CHARS + 2 and paper.abstract.endswith("…")
+    assert paper.upvotes == clean.MAX_UPVOTES
+    assert warnings == [
+        "item 0 (2601.00001): title cut from 200000 to 500 characters",
+        "item 0 (2601.00001): abstract cut from 1500000 to 6000 characters",
+    ]
+
+
+def test_a_real_sized_abstract_is_not_cut() -> None:
+    text = "Sentence with words. " * 90  # 1,890 characters, arXiv's ceiling is 1,920
+    papers, warnings = normalize([{"paper": {"id": "2601.00002", "title": "t", "summary": text}}])
+    assert papers[0].abstract == text.strip() and warnings == []
