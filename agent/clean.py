@@ -26,8 +26,10 @@ __all__ = ["clean_text", "latex_to_text", "normalize", "safe_http_url"]
 
 # Cc: C0/C1 controls incl. NUL and DEL; Cf: bidi embeddings/overrides/isolates/marks, zero-width
 # characters, BOM, soft hyphen, Unicode tags (an "ASCII smuggling" vector for LLM prompts);
-# Cs: lone surrogates, which JSON allows but UTF-8 cannot encode.
-_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+# Cs: lone surrogates, which JSON allows but UTF-8 cannot encode; Co: private use (renders as nothing
+# or tofu). ZWJ/ZWNJ stay: emoji sequences and some scripts need them, and they reorder nothing.
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+_KEEP_FORMAT = frozenset({"\u200c", "\u200d"})
 _ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would fold anyway
 
 # Bounds on what one payload item may bring in. arXiv caps abstracts at 1,920 characters; a real title is
@@ -43,7 +45,9 @@ _GENERAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
 
 
 def clean_text(s: object) -> str:
-    """Plain single-line text: NFC, no control/format/surrogate characters, whitespace collapsed."""
+    """Plain single-line text: NFC, no control/format/surrogate/private-use characters (but ZWJ/ZWNJ),
+    every kind of whitespace and line break collapsed to one space. The one text cleaner: the renderer
+    runs it again over everything it prints, LLM answers included."""
     if not isinstance(s, str) or not s:
         return ""
     s = s.translate(_ASCII_SPACES)
@@ -53,7 +57,7 @@ def clean_text(s: object) -> str:
     for ch in s:
         if ch.isspace():  # \n, \t, NBSP, NEL, U+2028 … become ordinary spaces
             kept.append(" ")
-        elif unicodedata.category(ch) not in _DROP_CATEGORIES:
+        elif ch in _KEEP_FORMAT or unicodedata.category(ch) not in _DROP_CATEGORIES:
             kept.append(ch)
     return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,14 +26,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from agent.clean import clean_text as _clean_text
 from agent.config import PostConfig
 from agent.models import Digest, DigestItem, Paper
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TITLE_PREFIX = "Hugging Face Daily Papers - "
 
-# Invisible characters that can reorder or hide text. ZWJ/ZWNJ stay: emoji sequences and scripts need them.
-_KEEP_FORMAT = {"\u200c", "\u200d"}
 
 # Entities where a backslash would not do: Liquid ({ }), HTML (< > &), and ~ which plain kramdown
 # cannot backslash-escape (GFM strikethrough needs it escaped).
@@ -52,29 +50,16 @@ _YAML_PLAIN = re.compile(r"^[^\W\d_][\w ./+-]*$")
 _YAML_RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 
 
-_ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would fold anyway
 
 
 class Escaped(str):
     """Text already made safe for its place in the post; the only strings the template may output."""
 
 
-def clean_text(text: str) -> str:
-    """One line of plain text: control, surrogate and invisible format characters removed (bidi
-    overrides like U+202E included), every kind of whitespace and line break folded into one space."""
-    text = text.translate(_ASCII_SPACES)
-    if text.isprintable():  # the common case: nothing to drop (printable excludes Cc, Cf, Cs, Co, Zl, Zp)
-        return " ".join(text.split())
-    out = []
-    for ch in text:
-        if ch.isspace() or ch in "\u2028\u2029":
-            out.append(" ")
-            continue
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs", "Co") or (category == "Cf" and ch not in _KEEP_FORMAT):
-            continue
-        out.append(ch)
-    return " ".join("".join(out).split())
+def _line(text: object) -> str:
+    """agent.clean.clean_text over a template value; str() first, so StrictUndefined raises instead of
+    rendering as nothing."""
+    return _clean_text(text if isinstance(text, str) else str(text))
 
 
 # One pass over the text: entity characters, "%" beside a brace ("{%" and "%}" are Liquid's tag
@@ -96,7 +81,7 @@ def _escape_char(m: re.Match[str]) -> str:
 def escape_markdown(text: str) -> Escaped:
     """Inline text for the post body that renders literally under kramdown (GFM or not) and Liquid
     (Jekyll 3.9 and 4.x): no Liquid tags, HTML, links, emphasis, math, tables or block markers."""
-    escaped = _MARKDOWN_SPECIAL.sub(_escape_char, clean_text(text))
+    escaped = _MARKDOWN_SPECIAL.sub(_escape_char, _line(text))
     # Values never start a line in the template, but a "1. " or "- " title stays inert if one ever does.
     m = _LEADING_BLOCK.match(escaped)
     if m:
@@ -109,14 +94,14 @@ def code_span(text: str) -> Escaped:
     """A Markdown code span for a tag. Escapes do not work inside one (Liquid still does, and a
     backtick ends it), so only the characters a vocabulary name may hold are kept: letters, digits,
     spaces and ``. / + -``."""
-    text = " ".join(_CODE_UNSAFE.sub("", clean_text(text)).split())
+    text = " ".join(_CODE_UNSAFE.sub("", _line(text)).split())
     return Escaped(f"`{text}`") if text else Escaped("")
 
 
 def yaml_string(text: str) -> Escaped:
     """A double-quoted YAML scalar on one line; braces and angle brackets dropped for themes that print
     front-matter values into HTML or Liquid unfiltered."""
-    text = "".join(ch for ch in clean_text(text) if ch not in "{}<>")
+    text = "".join(ch for ch in _line(text) if ch not in "{}<>")
     return Escaped('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
@@ -128,22 +113,26 @@ def description_string(text: str) -> Escaped:
 
 def yaml_scalar(text: str) -> Escaped:
     """A YAML flow-sequence item or value: plain when it is unambiguously a word, quoted otherwise."""
-    cleaned = clean_text(text)
+    cleaned = _line(text)
     if _YAML_PLAIN.match(cleaned) and cleaned.lower() not in _YAML_RESERVED:
         return Escaped(cleaned)
     return yaml_string(cleaned)
 
 
 def yaml_list(values: Iterable[str]) -> Escaped:
-    items = [yaml_scalar(v) for v in values if clean_text(v)]
+    items = [yaml_scalar(v) for v in values if _line(v)]
     return Escaped("[" + ", ".join(items) + "]")
 
 
 def safe_url(url: str | None) -> Escaped | None:
-    """An http(s) URL fit for a Markdown link destination, or None when it is anything else."""
+    """An http(s) URL fit for a Markdown link destination, or None when it is anything else.
+
+    Unlike agent.clean.safe_http_url, which *rejects* malformed payload URLs, this *encodes* whatever
+    http(s) URL it is handed (built links included, e.g. from a paper id), so no character of it can
+    end the link or reach Liquid."""
     if not url:
         return None
-    url = clean_text(url)
+    url = _line(url)
     if not re.match(r"(?i)https?://", url):
         return None
     try:
@@ -182,7 +171,7 @@ def post_tags(digest: Digest, base_tags: Sequence[str]) -> list[str]:
     tags: list[str] = []
     seen: set[str] = set()
     for tag in [*base_tags, *(name for name, _ in _tag_counts(digest))]:
-        key = clean_text(tag).casefold()
+        key = _line(tag).casefold()
         if key and key not in seen:
             seen.add(key)
             tags.append(tag)
@@ -233,14 +222,14 @@ def _row(item: DigestItem, final: bool) -> _Row:
     return _Row(
         rank=item.rank,
         upvotes=paper.upvotes,
-        title=paper.title if clean_text(paper.title) else f"arXiv {paper.id}",
+        title=paper.title if _line(paper.title) else f"arXiv {paper.id}",
         review_note=review_note,
         awaiting=e.status == "awaiting" and not final,
-        summary=summary if summary and clean_text(summary) else None,
+        summary=summary if summary and _line(summary) else None,
         tags=tuple(t for t in e.tags if code_span(t)),
-        affiliation=paper.affiliation if clean_text(paper.affiliation) else "",
+        affiliation=paper.affiliation if _line(paper.affiliation) else "",
         links=tuple((label, url) for label, url in links if url is not None),
-        abstract=paper.abstract if clean_text(paper.abstract) else "",
+        abstract=paper.abstract if _line(paper.abstract) else "",
     )
 
 
@@ -291,7 +280,7 @@ def render_post(digest: Digest, post: PostConfig, *, final: bool = False) -> str
     review; the final post has no markers. Same input, same bytes."""
     items = sorted(digest.items, key=lambda it: it.rank)
     _check_items(items)
-    overview = digest.overview if digest.overview and clean_text(digest.overview) else None
+    overview = digest.overview if digest.overview and _line(digest.overview) else None
     title = TITLE_PREFIX + digest.date.isoformat()
     text = (
         _environment()

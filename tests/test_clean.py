@@ -57,7 +57,8 @@ def test_clean_text_non_strings_are_empty(value: object) -> None:
         ("\u202aa\u202bb\u202cc\u202dd", "abcd"),  # embeddings, pop, LRO
         ("\u2066a\u2067b\u2068c\u2069", "abc"),  # isolates
         ("\u200ere\u200fl", "rel"),  # LRM / RLM
-        ("zero\u200bwidth\u200c\u200d\u2060join", "zerowidthjoin"),
+        ("zero\u200bwidth\u2060join\ue000", "zerowidthjoin"),
+        ("family 👨\u200d👩\u200d👧 stays joined", "family 👨\u200d👩\u200d👧 stays joined"),
         ("\ufeffBOM", "BOM"),
         ("tag\U000e0041\U000e0042s", "tags"),  # Unicode tag characters (hidden prompt text)
         ("lone\ud800surrogate", "lonesurrogate"),
