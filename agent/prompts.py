@@ -133,12 +133,14 @@ def summary_messages(
     tag_names: Sequence[str],
     note: str | None = None,
     tag_hints: Mapping[str, str] | None = None,
+    prompts_dir: Path | None = None,
 ) -> list[Message]:
     """System prompt (rules + allowed tags), the few-shot examples, then the paper.
 
     ``note`` is the editor's extra instruction for a regeneration (trusted, but still delimited);
     ``tag_hints`` maps a tag name to a one-line description shown next to it (see ``describe_tags``).
     """
+    d = prompts_dir or PROMPTS_DIR
     title = _required("title", title)
     abstract = _required("abstract", abstract)
     names = _tag_names(tag_names)
@@ -148,22 +150,20 @@ def summary_messages(
     hints = tuple((n, " ".join(tag_hints[n].split())) for n in names if tag_hints and tag_hints.get(n))
     # The paper's turn first: a template variable without a value is reported before anything else renders.
     (paper,) = _render(
-        [("human", _template("summary_user.j2"))],
-        style=_style("summary"),
+        [("human", _template("summary_user.j2", d))],
+        style=_style("summary", d),
         title=as_data(title),
         abstract=as_data(abstract),
         note=as_data(note),
     )
-    sources = tuple(
-        _read(PROMPTS_DIR / n) for n in ("summary_system.j2", "summary_user.j2", "examples.toml", "style.toml")
-    )
-    head = _summary_head(tuple(names), hints, sources)
+    sources = tuple(_read(d / n) for n in ("summary_system.j2", "summary_user.j2", "examples.toml", "style.toml"))
+    head = _summary_head(tuple(names), hints, d, sources)
     return [*(dict(m) for m in head), paper]
 
 
 @lru_cache(maxsize=8)
 def _summary_head(
-    names: tuple[str, ...], hints: tuple[tuple[str, str], ...], sources: tuple[str, ...]
+    names: tuple[str, ...], hints: tuple[tuple[str, str], ...], d: Path, sources: tuple[str, ...]
 ) -> tuple[Message, ...]:
     """System prompt + few-shot turns: the same for every paper of a run, so rendered once (langchain
     compiles a jinja2 template on every format call). ``sources`` (the prompt files' text) is only part of
@@ -172,22 +172,25 @@ def _summary_head(
 
     hint = dict(hints)
     shots = FewShotChatMessagePromptTemplate(
-        examples=_examples(set(names)),
+        examples=_examples(set(names), d),
         example_prompt=ChatPromptTemplate.from_messages(
-            [("human", _template("summary_user.j2")), ("ai", "{{ answer }}")], template_format="jinja2"
+            [("human", _template("summary_user.j2", d)), ("ai", "{{ answer }}")], template_format="jinja2"
         ),
     )
     return tuple(
         _render(
-            [("system", _template("summary_system.j2")), shots],
-            style=_style("summary"),
+            [("system", _template("summary_system.j2", d)), shots],
+            style=_style("summary", d),
             tags=[{"name": n, "hint": as_data(hint.get(n, ""))} for n in names],
         )
     )
 
 
-def repair_messages(previous: list[Message], bad_answer: str, problems: Sequence[str]) -> list[Message]:
+def repair_messages(
+    previous: list[Message], bad_answer: str, problems: Sequence[str], *, prompts_dir: Path | None = None
+) -> list[Message]:
     """``previous`` + the model's rejected answer + one request to fix the listed validation problems."""
+    d = prompts_dir or PROMPTS_DIR
     if not previous:
         raise ValueError("previous must hold the messages of the first attempt.")
     listed = [" ".join(str(p).split()) for p in problems]
@@ -195,8 +198,8 @@ def repair_messages(previous: list[Message], bad_answer: str, problems: Sequence
     if not listed:
         raise ValueError("problems must name at least one validation problem.")
     (request,) = _render(
-        [("human", _template("repair_user.j2"))],
-        style=_style("summary"),
+        [("human", _template("repair_user.j2", d))],
+        style=_style("summary", d),
         problems=[as_data(p) for p in listed],
     )
     # An empty assistant turn is refused by some servers; say it was empty instead.
@@ -204,9 +207,12 @@ def repair_messages(previous: list[Message], bad_answer: str, problems: Sequence
     return [*(dict(m) for m in previous), {"role": "assistant", "content": answer}, request]
 
 
-def overview_messages(*, date: str, items: Sequence[tuple[str, Sequence[str]]]) -> list[Message]:
+def overview_messages(
+    *, date: str, items: Sequence[tuple[str, Sequence[str]]], prompts_dir: Path | None = None
+) -> list[Message]:
     """The day's overview from the validated one-liners and their tags, with the tag counts precomputed
     (models miscount; the overview must name themes with the right number of papers)."""
+    d = prompts_dir or PROMPTS_DIR
     date = _required("date", date)
     rows: list[tuple[str, list[str]]] = []
     for i, item in enumerate(items, 1):
@@ -219,8 +225,8 @@ def overview_messages(*, date: str, items: Sequence[tuple[str, Sequence[str]]]) 
         raise ValueError("items must hold at least one (summary, tags) pair.")
     counts = Counter(t for _, tags in rows for t in dict.fromkeys(tags))
     return _render(
-        [("system", _template("overview_system.j2")), ("human", _template("overview_user.j2"))],
-        style=_style("overview"),
+        [("system", _template("overview_system.j2", d)), ("human", _template("overview_user.j2", d))],
+        style=_style("overview", d),
         date=as_data(date),
         count=len(rows),
         tag_counts=counts.most_common(),  # ties keep first appearance (Counter preserves insertion order)
@@ -267,8 +273,8 @@ def _tag_names(tag_names: Sequence[str]) -> list[str]:
 # -- prompt files (read once per process; their bytes are the cache's prompt version) ------------------
 
 
-def _template(name: str) -> str:
-    return _read(PROMPTS_DIR / name)
+def _template(name: str, d: Path) -> str:
+    return _read(d / name)
 
 
 @lru_cache(maxsize=32)
@@ -282,26 +288,26 @@ def _read(path: Path) -> str:
     return text
 
 
-def _toml(name: str) -> dict[str, Any]:
-    path = PROMPTS_DIR / name
+def _toml(name: str, d: Path) -> dict[str, Any]:
+    path = d / name
     try:
         return tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"prompt file {path} is not valid TOML: {exc}.") from exc
 
 
-def _style(section: str) -> dict[str, Any]:
-    style = _toml("style.toml").get(section)
+def _style(section: str, d: Path) -> dict[str, Any]:
+    style = _toml("style.toml", d).get(section)
     keys = _STYLE_KEYS[section]
     if not isinstance(style, dict) or any(style.get(k) in (None, "") for k in keys):
-        raise ConfigError(f"{PROMPTS_DIR / 'style.toml'} [{section}] must set {', '.join(keys)}.")
+        raise ConfigError(f"{d / 'style.toml'} [{section}] must set {', '.join(keys)}.")
     return style
 
 
-def _examples(allowed: set[str]) -> list[dict[str, str]]:
+def _examples(allowed: set[str], d: Path) -> list[dict[str, str]]:
     """Few-shot examples whose tags the vocabulary knows, as values for summary_user.j2 + the answer."""
     examples = []
-    for ex in _toml("examples.toml").get("example", []):
+    for ex in _toml("examples.toml", d).get("example", []):
         tags = [t for t in ex.get("tags", []) if t in allowed]
         if not tags:  # teaching a tag the vocabulary lacks would be worse than one example fewer
             continue

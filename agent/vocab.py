@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Protocol
 
 from agent.errors import ConfigError
+from agent.prompts import PROMPTS_DIR
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 DEFAULT_VOCABULARY = PROMPTS_DIR / "tags.toml"
 
 # A title hit says more about a paper than a passing mention in its abstract.
