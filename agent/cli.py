@@ -1,7 +1,8 @@
 """The thin CLI: parse options, call one library function, map DigestError to a one-line message and exit code.
 
 Exit codes (fixed contract): 0 draft written; 1 run failed, nothing written or overwritten; 2 usage/config
-error; 3 only with --strict, when any paper is flagged.
+error; 3 only with --strict, when any paper is flagged (after merging the review state: a paper the editor
+rejected, approved or edited is not; one that needs review again is).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def run(
         str | None, typer.Option("--model", help="LLM model name (or PAPER_DIGEST_MODEL).")
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write the run's JSON report here.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 when any paper is flagged.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 3 when any paper still needs review (flagged or needs-review).")
+    ] = False,
     budget_usd: Annotated[
         float | None,
         typer.Option("--budget-usd", min=0, help="Stop sending LLM requests once this is spent."),
@@ -176,10 +179,14 @@ def review(
 def publish(
     date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
     out: OutOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Publish even with unreviewed papers.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Publish even with unreviewed papers or failed checks (such text is left out)."),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the reviewed post to <out>/_posts/ (refuses while papers are unreviewed, unless --force)."""
+    """Write the reviewed post to <out>/_posts/ (refuses while papers are unreviewed or a summary or tag to be
+    published fails the checks, unless --force)."""
     from agent.publish import publish as publish_day
 
     try:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.cache import AnswerCache, cache_key, default_cache_dir, prompt_version
+from agent.clean import clean_text
 from agent.config import Config, LLMConfig
 from agent.llm import LLMUnavailable  # cheap: the SDK is imported only when a client is built
 from agent.models import Enrichment, Paper, Usage
@@ -164,14 +165,14 @@ class Enricher:
         )
 
     # -- budget and ledger -------------------------------------------------------------------------------
-    def _reserve(self, messages: list[dict[str, str]]) -> float | None:
-        """Reserve this request's estimated cost; None when it would overrun the budget (then no new request
-        is sent for the rest of the run). Release the reservation with ``_release`` once it is booked."""
+    def _reserve(self, tokens: int) -> float | None:
+        """Reserve the estimated cost of a request of ``tokens`` prompt tokens; None when it would overrun
+        the budget (then no new request is sent for the rest of the run). Release the reservation with
+        ``_release`` once it is booked."""
         if self.cfg.budget_usd <= 0:
             return 0.0
         if self._budget_spent:
             return None
-        tokens, _ = count_tokens(messages, self.cfg.model)
         estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self.cfg.prices)
         if estimate is None:
             self._warn_once(
@@ -194,15 +195,20 @@ class Enricher:
     ) -> Any | None:
         """One chat request within the budget: the Completion (booked in the ledger), or None when the
         budget does not allow it. Raises LLMUnavailable / LLMError from the client."""
-        reserved = self._reserve(messages)
+        # Counted for every request, not only under a budget: the -v line shows what is sent. tiktoken's
+        # encoding loads once per process; without its file the count is an estimate ("~").
+        tokens, exact = count_tokens(messages, self.cfg.model)
+        reserved = self._reserve(tokens)
         if reserved is None:
             return None
         try:
             self._sent += 1
             log.debug(
-                "LLM request %d: %s (model %s, endpoint %s, key %s)",
+                "LLM request %d: %s, %s%d prompt tokens (model %s, endpoint %s, key %s)",
                 self._sent,
                 what,
+                "" if exact else "~",
+                tokens,
                 self.cfg.model,
                 os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
                 mask_key(os.environ.get("OPENAI_API_KEY")),
@@ -287,9 +293,12 @@ class Enricher:
                 new_keywords=verdict.new_keywords,
             )
         else:
+            # The model's text stays for the editor (draft and review table show it beside the reason);
+            # a flagged summary is never published unless the editor edits it (agent.publish checks).
             result = Enrichment(
                 status="flagged",
                 origin="llm",
+                summary=clean_text(verdict.summary) or None,
                 tags=verdict.tags or self.vocab.match_keywords(paper.title, paper.abstract),
                 new_keywords=verdict.new_keywords,
                 flag_reason="검증 실패: " + "; ".join(verdict.problems),
@@ -319,6 +328,7 @@ class Enricher:
     # -- the day's overview ------------------------------------------------------------------------------
     async def overview(self, day: dt.date, results: Sequence[Enrichment]) -> str | None:
 
+        # The papers it is written from; agent.review.overview_basis names the same ones.
         items = [(e.summary, list(e.tags)) for e in results if e.status == "summarized" and e.summary]
         if not items:
             return None

@@ -6,7 +6,10 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+
+from agent.errors import DigestError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -16,9 +19,86 @@ def atomic_write_text(path: Path, text: str) -> None:
     ``path``: readers (and a crash) see the old file or the new one, never a mix. Parent directories
     are created; the temporary file is removed if anything fails.
     """
-    path = Path(path)
+    _write_bytes(Path(path), text.encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    tmp = _stage(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_files(files: Sequence[tuple[Path, str]], *, hint: str) -> None:
+    """Write several files as one change: every file is staged (written to a temporary file beside it)
+    before the first is replaced, and if a replacement fails, the files already replaced get their old
+    content back. An OSError becomes a one-line DigestError naming the path and ``hint`` (what to do)."""
+    staged: list[tuple[Path, str, bytes | None]] = []  # target, temporary file, old content (None: new)
+    replaced: list[tuple[Path, bytes | None]] = []
+    current: Path | None = None
+    try:
+        for current, text in files:
+            old = _old_content(current)
+            staged.append((current, _stage(current, text.encode("utf-8")), old))
+        for current, tmp, old in staged:
+            os.replace(tmp, current)
+            replaced.append((current, old))
+    except BaseException as exc:
+        for path, old in reversed(replaced):
+            with contextlib.suppress(OSError):
+                if old is None:
+                    os.unlink(path)
+                else:
+                    _write_bytes(path, old)
+        for _, tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise DigestError(f"cannot write {current}: {_reason(exc, current)}; nothing was changed; {hint}") from exc
+        raise
+    for directory in dict.fromkeys(path.parent for path, _ in files):
+        _fsync_dir(directory)
+
+
+def unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a file (it is a directory, a parent is a file or read-only), or
+    None when it looks writable. Checks without creating anything, so a run can fail before it starts."""
+    try:
+        if path.is_dir():
+            return "it is a directory"
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            return f"{folder} is not a directory"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{folder} is not writable"
+    except OSError as exc:
+        return _reason(exc, path)
+    return None
+
+
+def _reason(exc: OSError, path: Path | None) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None and str(exc.filename) != str(path):
+        reason += f" ({exc.filename})"
+    return reason
+
+
+def _old_content(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """``data`` in a temporary file beside ``path`` (parents created), flushed, with the mode ``path`` has."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
@@ -30,12 +110,11 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    return tmp
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.errors import ConfigError, DigestError, NoPapersError
-from agent.fsutil import atomic_write_text
+from agent.fsutil import unwritable
 from agent.models import Digest, DigestItem, Enrichment, Paper, RunReport, Usage
 
 log = logging.getLogger("paper-digest")
@@ -60,17 +60,31 @@ def keyword_enrichment(papers: list[Paper]) -> dict[str, Enrichment]:
     }
 
 
+def check_outputs(out_dir: Path, day: dt.date, report: Path | None) -> None:
+    """Fail before fetching (and before any LLM spend) when the draft, its state files or the report
+    cannot be written, or the review file is broken. Creates nothing."""
+    from agent.review import load_review, review_path, snapshot_path
+
+    targets = [(p(out_dir, day), "--out") for p in (draft_path, snapshot_path, review_path)]
+    for path, flag in [*targets, *([(report, "--report")] if report else [])]:
+        problem = unwritable(path)
+        if problem:
+            raise DigestError(f"cannot write {path}: {problem}; check {flag} (nothing was fetched or written).")
+    load_review(out_dir, day)  # ReviewError naming the file and line; record_run checks again under the lock
+
+
 def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     """Write the day's draft and return the run's report. Raises DigestError; nothing is written on failure."""
     from agent.clean import normalize
     from agent.render import rank_papers
-    from agent.review import record_run
+    from agent.review import ReviewState, overview_basis, record_run
     from agent.sources import source_for
 
     started = time.perf_counter()
     report = RunReport(date=opts.date.isoformat())
     if not opts.no_llm:
         check_llm_credentials()
+    check_outputs(cfg.out_dir, opts.date, opts.report)
 
     source = source_for(
         opts.source, cfg.hf_endpoint, cfg.hf_token, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s
@@ -103,29 +117,31 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         total=len(papers),
         overview=overview,
     )
-    # Snapshot + merged review state + draft, under the date's lock: an editor's work is never lost.
-    target = record_run(cfg.out_dir, digest, cfg.post)
-
     report.papers = len(digest.items)
     report.summarized = sum(1 for it in digest.items if it.enrichment.status == "summarized")
-    report.flagged = sum(1 for it in digest.items if it.enrichment.status == "flagged")
     report.llm_requests = usage.llm_requests
     report.cache_hits = usage.cache_hits
     report.prompt_tokens = usage.prompt_tokens
     report.completion_tokens = usage.completion_tokens
     report.cost_usd = usage.cost_usd
-    report.draft = str(target)
-    report.seconds = time.perf_counter() - started
-    if opts.report:
-        write_report(opts.report, report)
+    report.draft = str(draft_path(cfg.out_dir, opts.date))
+
+    def report_file(state: ReviewState) -> list[tuple[Path, str]]:
+        # Flagged = what still needs the editor after merging with the review state: a paper already
+        # rejected, approved or edited is not. needs-review (an approved/edited paper whose abstract
+        # changed) blocks publish like flagged, so it counts too.
+        report.flagged = sum(1 for e in state.entries.values() if e.status in ("flagged", "needs-review"))
+        report.seconds = time.perf_counter() - started
+        return [(opts.report, report_json(report))] if opts.report else []
+
+    # Snapshot + merged review state + draft + report, under the date's lock and all or none: an editor's
+    # work is never lost, and a failed write leaves the previous files as they were.
+    record_run(cfg.out_dir, digest, cfg.post, overview_ids=overview_basis(digest), extra=report_file)
     return report
 
 
-def write_report(path: Path, report: RunReport) -> None:
-    try:
-        atomic_write_text(path, json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n")
-    except OSError as exc:
-        raise DigestError(f"cannot write report {path}: {exc.strerror or exc}; check --report.") from exc
+def report_json(report: RunReport) -> str:
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
 def with_overrides(cfg: Config, **llm: object) -> Config:

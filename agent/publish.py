@@ -1,8 +1,10 @@
 """Publish a reviewed day: ``<out>/_posts/<date>-hf-daily-papers.md``, the final post without review markers.
 
-Refuses while any paper is pending, flagged or needs-review (unless forced); rejected papers are left out,
-ranks renumbered, editor text used. Idempotent: the same review state gives the same bytes, and an
-unchanged post is not rewritten.
+Refuses while any paper is pending, flagged or needs-review, or while a paper to be published has a summary
+that fails validation or tags outside the vocabulary (the review file is hand-editable, so its text is checked
+again here, not trusted) -- unless forced; a forced publish leaves such a summary or tag out. Rejected papers
+are left out, ranks renumbered, editor text used. Idempotent: the same review state gives the same bytes, and
+an unchanged post is not rewritten.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from pathlib import Path
 
 from agent.config import Config
 from agent.errors import PublishRefused
-from agent.fsutil import atomic_write_text
+from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.review import OPEN_STATUSES, effective_digest, open_day
+from agent.review import OPEN_STATUSES, open_day, publish_problems, without_problems
 
 
 def _post_path(out_dir: Path, day: dt.date) -> Path:
@@ -28,8 +30,10 @@ def publish(
     out_dir: Path, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
 ) -> Path:
     """Write the day's final post atomically and return its path. PublishRefused while papers are unreviewed
-    (unless ``force``) or when every paper is rejected; ReviewError when the day has no run or a broken
-    review file."""
+    or fail the checks (unless ``force``) or when every paper is rejected; ReviewError when the day has no run
+    or a broken review file; DigestError when the post cannot be written."""
+    from dataclasses import replace
+
     from agent.render import render_post
 
     with date_lock(out_dir, day, lock_timeout):
@@ -43,9 +47,21 @@ def publish(
                 f"{day}: {sum(unreviewed.values())} of {in_day} papers not reviewed yet ({detail}); "
                 f"run `paper-digest review {day}` or pass --force."
             )
-        final = effective_digest(opened.digest, opened.state, final=True)
+        final = opened.final()
         if not final.items:
             raise PublishRefused(f"{day}: every paper is rejected; nothing to publish.")
+        problems = {it.paper.id: p for it in final.items if (p := publish_problems(it, opened.vocab, cfg.llm))}
+        if problems and not force:
+            detail = "; ".join(f"{pid}: {', '.join(p)}" for pid, p in problems.items())
+            raise PublishRefused(
+                f"{day}: {len(problems)} paper(s) cannot be published as they are ({detail}); "
+                f"fix with `paper-digest review {day} --edit ID --summary TEXT [--tags a,b]` or pass --force."
+            )
+        if problems:
+            items = tuple(
+                without_problems(it, opened.vocab, cfg.llm) if it.paper.id in problems else it for it in final.items
+            )
+            final = replace(final, items=items)
         text = render_post(final, cfg.post, final=True)
         path = _post_path(out_dir, day)
         try:
@@ -53,5 +69,5 @@ def publish(
         except (OSError, UnicodeDecodeError):
             unchanged = False
         if not unchanged:
-            atomic_write_text(path, text)
+            write_files([(path, text)], hint="check --out and publish again.")
     return path

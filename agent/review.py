@@ -1,12 +1,15 @@
 """Editorial review: per-date review state beside the draft, merged on every run, edited by the editor.
 
-Files per date, all under ``<out>/drafts/`` and all written atomically under the date's lock (agent.lock):
+Files per date, all under ``<out>/drafts/``, written under the date's lock (agent.lock) as one change
+(agent.fsutil.write_files: all of them or none):
 
-- ``<date>-snapshot.json``  machine-written by ``run``: the day's papers and the model's latest answers.
+- ``<date>-snapshot.json``  machine-written by ``run``: the day's papers, the model's latest answers, the
+  overview and the ids of the papers it was written from (``overview_ids``).
 - ``<date>-review.toml``    the review state, human-editable and diff-friendly: one table per paper id.
 - ``<date>-hf-daily-papers.md``  the draft, always rendered from snapshot + review state (editor text wins).
 
-Statuses: ``pending`` (model answer not reviewed), ``flagged`` (model answer failed validation, not reviewed),
+Statuses: ``pending`` (model answer not reviewed), ``flagged`` (model answer failed validation, not reviewed;
+its text, if any, is kept in ``model_summary`` for the editor and never published unless edited),
 ``needs-review`` (the abstract changed after approval/edit; the old edit is kept), ``approved`` (the model's
 answer, pinned as approved), ``edited`` (editor text), ``rejected`` (left out of draft and post),
 ``vanished`` (no longer among the day's papers; kept in the file, restored if it comes back).
@@ -29,14 +32,14 @@ import json
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
-from agent.config import Config, PostConfig
+from agent.config import Config, LLMConfig, PostConfig
 from agent.errors import ReviewError
-from agent.fsutil import atomic_write_text
+from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.models import Digest, DigestItem, Enrichment, Paper
 from agent.vocab import canonicalize
@@ -83,18 +86,23 @@ def _now() -> str:
 # -- the snapshot -------------------------------------------------------------------------------------
 
 
-def save_snapshot(out_dir: Path, digest: Digest) -> Path:
-    """Write the run's papers and model answers (call under ``date_lock``). Returns the path."""
-    path = snapshot_path(out_dir, digest.date)
+def dump_snapshot(digest: Digest, overview_ids: Sequence[str]) -> str:
+    """The run's papers and model answers as the snapshot file holds them. ``overview_ids``: the papers
+    the overview was written from, so the draft and the post can tell when it no longer fits."""
     data = {
         "date": digest.date.isoformat(),
         "total": digest.total,
         "overview": digest.overview,
+        "overview_ids": list(overview_ids),
         "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
         "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
     }
-    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-    return path
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def overview_basis(digest: Digest) -> tuple[str, ...]:
+    """The papers an LLM overview of ``digest`` is written from (agent.enrich: the summarized ones)."""
+    return tuple(it.paper.id for it in digest.items if it.enrichment.status == "summarized" and it.enrichment.summary)
 
 
 _PAPER_FIELDS = {f.name for f in fields(Paper)}
@@ -106,6 +114,11 @@ def _paper_fields(raw: dict[str, Any]) -> dict[str, Any]:
 
 def load_snapshot(out_dir: Path, day: dt.date) -> Digest:
     """The day's digest as the last run (or regenerate) left it, ranks 1..N in the run's order."""
+    return _read_snapshot(out_dir, day)[0]
+
+
+def _read_snapshot(out_dir: Path, day: dt.date) -> tuple[Digest, tuple[str, ...]]:
+    """The snapshot's digest and the ids its overview was written from."""
     path = snapshot_path(out_dir, day)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -121,12 +134,14 @@ def load_snapshot(out_dir: Path, day: dt.date) -> Digest:
         items = tuple(
             DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(papers, 1)
         )
-        return Digest(
+        digest = Digest(
             date=dt.date.fromisoformat(raw["date"]),
             items=items,
             total=int(raw["total"]),
             overview=raw.get("overview"),
         )
+        ids = raw.get("overview_ids")  # absent in snapshots written before it was recorded
+        return digest, overview_basis(digest) if ids is None else tuple(str(i) for i in ids)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ReviewError(
             f"{path} is not a valid snapshot ({exc!r}); re-run `paper-digest run --date {day}`."
@@ -217,12 +232,6 @@ def dump_review(state: ReviewState) -> str:
             table[key] = list(value) if isinstance(value, tuple) else value
         doc[pid] = table
     return _header(state.date) + tomli_w.dumps(doc)
-
-
-def save_review(out_dir: Path, state: ReviewState) -> Path:
-    path = review_path(out_dir, state.date)
-    atomic_write_text(path, dump_review(state))
-    return path
 
 
 def load_review(out_dir: Path, day: dt.date, vocab: Vocabulary | None = None) -> ReviewState | None:
@@ -397,26 +406,91 @@ def effective_enrichment(entry: ReviewEntry, *, final: bool) -> Enrichment:
     return chosen
 
 
-def effective_digest(digest: Digest, state: ReviewState, *, final: bool) -> Digest:
+def effective_digest(
+    digest: Digest, state: ReviewState, *, final: bool, overview_ids: Sequence[str] | None = None
+) -> Digest:
     """The digest as the draft (``final=False``: review markers) or the post shows it: editor text wins,
-    rejected and vanished papers left out, ranks renumbered 1..N."""
+    rejected and vanished papers left out, ranks renumbered 1..N.
+
+    The count ("총 N개") drops the papers left out. With ``post.top_n`` it stays the day's count, not the
+    listed one: the papers beyond the top N were collected, just not listed. The LLM overview (written
+    from the papers in ``overview_ids``, default: the summarized ones) is dropped when the papers shown
+    are not exactly those: its themes and counts would be stale, and render falls back to one built from
+    the items shown."""
     items: list[DigestItem] = []
+    left_out = 0
     for item in sorted(digest.items, key=lambda it: it.rank):
         entry = state.entries.get(item.paper.id)
         if entry is None:
             enrichment = item.enrichment
         elif entry.status in ("rejected", "vanished"):
+            left_out += 1
             continue
         else:
             enrichment = effective_enrichment(entry, final=final)
         items.append(DigestItem(rank=len(items) + 1, paper=item.paper, enrichment=enrichment))
-    return replace(digest, items=tuple(items))
+    basis = overview_basis(digest) if overview_ids is None else overview_ids
+    fits = {it.paper.id for it in items} == set(basis)
+    return replace(
+        digest,
+        items=tuple(items),
+        total=max(digest.total - left_out, len(items)),
+        overview=digest.overview if fits else None,
+    )
 
 
-def render_draft(digest: Digest, state: ReviewState, post: PostConfig) -> str:
+def render_draft(
+    digest: Digest, state: ReviewState, post: PostConfig, overview_ids: Sequence[str] | None = None
+) -> str:
     from agent.render import render_post
 
-    return render_post(effective_digest(digest, state, final=False), post, final=False)
+    return render_post(effective_digest(digest, state, final=False, overview_ids=overview_ids), post, final=False)
+
+
+# -- the publish gate ---------------------------------------------------------------------------------
+
+
+def summary_problems(paper: Paper, summary: str, llm: LLMConfig) -> list[str]:
+    """What validate_summary finds in a summary of ``paper`` (the model's, an editor's, or a hand edit)."""
+    from agent.validate import validate_summary
+
+    return validate_summary(
+        summary,
+        abstract=paper.title + "\n" + paper.abstract,
+        min_chars=llm.summary_min_chars,
+        max_chars=llm.summary_max_chars,
+    )
+
+
+def tag_problems(tags: Sequence[str], vocab: Vocabulary) -> list[str]:
+    canonical, unknown = canonicalize(vocab, tags)
+    if unknown:
+        return [f"tag(s) not in the vocabulary: {', '.join(unknown)} (see prompts/tags.toml)"]
+    if canonical != tuple(tags):
+        return [f"tags {', '.join(tags)} are not the vocabulary's names (use: {', '.join(canonical)})"]
+    if len(canonical) > MAX_EDITOR_TAGS:
+        return [f"{len(canonical)} tags (at most {MAX_EDITOR_TAGS})"]
+    return []
+
+
+def publish_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> list[str]:
+    """Why an item of the final digest cannot be published as it is; [] when it can. The review file is
+    human-editable, so what it holds is checked here rather than trusted: the summary the post would
+    print (render prints "summarized" ones) and the tags."""
+    e = item.enrichment
+    problems: list[str] = []
+    if e.status == "summarized" and e.summary:
+        problems += [f"summary: {p}" for p in summary_problems(item.paper, e.summary, llm)]
+    problems += [f"tags: {p}" for p in tag_problems(e.tags, vocab)]
+    return problems
+
+
+def without_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> DigestItem:
+    """A forced publish: the item without a summary that fails validation and without unknown tags."""
+    e = item.enrichment
+    summary = e.summary if e.summary and not summary_problems(item.paper, e.summary, llm) else None
+    tags = canonicalize(vocab, e.tags)[0][:MAX_EDITOR_TAGS]
+    return replace(item, enrichment=replace(e, summary=summary, tags=tags))
 
 
 # -- the day, opened and committed ---------------------------------------------------------------------
@@ -427,6 +501,11 @@ class Day:
     digest: Digest  # the snapshot
     state: ReviewState  # merged with the snapshot
     vocab: Vocabulary
+    overview_ids: tuple[str, ...] = ()  # the papers the snapshot's overview was written from
+
+    def final(self) -> Digest:
+        """What the post would show."""
+        return effective_digest(self.digest, self.state, final=True, overview_ids=self.overview_ids)
 
 
 def open_day(out_dir: Path, day: dt.date) -> Day:
@@ -434,32 +513,52 @@ def open_day(out_dir: Path, day: dt.date) -> Day:
     from agent.vocab import load_vocabulary
 
     vocab = load_vocabulary()
-    digest = load_snapshot(out_dir, day)
+    digest, overview_ids = _read_snapshot(out_dir, day)
     state = merge_review(load_review(out_dir, day, vocab), digest)
-    return Day(digest=digest, state=state, vocab=vocab)
+    return Day(digest=digest, state=state, vocab=vocab, overview_ids=overview_ids)
 
 
-def _commit(out_dir: Path, day: Day, post: PostConfig, *, snapshot: bool = False) -> None:
-    """Render first (a render failure writes nothing), then state, then draft. Call under the lock."""
-    draft = render_draft(day.digest, day.state, post)
-    if snapshot:
-        save_snapshot(out_dir, day.digest)
-    save_review(out_dir, day.state)
-    atomic_write_text(_draft_path(out_dir, day.state.date), draft)
+def _commit(
+    out_dir: Path,
+    day: Day,
+    post: PostConfig,
+    *,
+    snapshot: bool = False,
+    extra: Sequence[tuple[Path, str]] = (),
+    hint: str = "check --out and try again.",
+) -> None:
+    """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
+    ``extra`` as one change (agent.fsutil.write_files: all or none). Call under the lock."""
+    date = day.state.date
+    files = [(snapshot_path(out_dir, date), dump_snapshot(day.digest, day.overview_ids))] if snapshot else []
+    files.append((review_path(out_dir, date), dump_review(day.state)))
+    files.append((_draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_ids)))
+    write_files([*files, *extra], hint=hint)
 
 
 def record_run(
-    out_dir: Path, digest: Digest, post: PostConfig, *, lock_timeout: float = DEFAULT_TIMEOUT
-) -> Path:
-    """What ``run`` writes, under the date's lock: the snapshot, the merged review state, and the draft
-    rendered from both. A broken review file raises ReviewError before anything is written."""
+    out_dir: Path,
+    digest: Digest,
+    post: PostConfig,
+    *,
+    overview_ids: Sequence[str] | None = None,
+    extra: Callable[[ReviewState], Sequence[tuple[Path, str]]] | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> ReviewState:
+    """What ``run`` writes, under the date's lock: the snapshot, the merged review state, the draft rendered
+    from both, and ``extra(merged state)`` (the run's report), all or none. Returns the merged state.
+    ``overview_ids``: the papers the digest's overview was written from (default: the summarized ones).
+    A broken review file raises ReviewError, and a failed write DigestError, with nothing changed."""
     from agent.vocab import load_vocabulary
 
+    ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
     with date_lock(out_dir, digest.date, lock_timeout):
         vocab = load_vocabulary()
         state = merge_review(load_review(out_dir, digest.date, vocab), digest)
-        _commit(out_dir, Day(digest=digest, state=state, vocab=vocab), post, snapshot=True)
-    return _draft_path(out_dir, digest.date)
+        day = Day(digest=digest, state=state, vocab=vocab, overview_ids=ids)
+        files = extra(state) if extra is not None else ()
+        _commit(out_dir, day, post, snapshot=True, extra=files, hint="check --out (and --report) and run again.")
+    return state
 
 
 def _entry(day: Day, paper_id: str, action: str) -> ReviewEntry:
@@ -487,9 +586,12 @@ def _with_entry(day: Day, paper_id: str, entry: ReviewEntry) -> Day:
     return replace(day, state=replace(day.state, entries=entries))
 
 
-def _next_step(day: Day) -> str:
+def _next_step(day: Day, llm: LLMConfig) -> str:
     counts: Counter[str] = Counter(e.status for e in day.state.entries.values() if e.status in OPEN_STATUSES)
     if not counts:
+        blocked = [it.paper.id for it in day.final().items if publish_problems(it, day.vocab, llm)]
+        if blocked:
+            return f"left to fix before publishing (--edit): {', '.join(blocked)}."
         return f"nothing left to review; publish with `paper-digest publish {day.state.date}`."
     left = ", ".join(f"{counts[s]} {s}" for s in OPEN_STATUSES if counts[s])
     return f"left to review: {left}."
@@ -502,7 +604,8 @@ def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
     """The review table the CLI prints: rank (in the post), id, status, summary and tags; new keywords."""
     opened = open_day(out_dir, day)
     state = opened.state
-    ranks = {it.paper.id: it.rank for it in effective_digest(opened.digest, state, final=True).items}
+    final = {it.paper.id: it for it in opened.final().items}
+    ranks = {pid: it.rank for pid, it in final.items()}
     counts: Counter[str] = Counter(e.status for e in state.entries.values())
     lines = [
         f"{day}: {len(ranks)} of {len(state.entries)} papers in the post — "
@@ -520,11 +623,15 @@ def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
             lines.append(f"{'':>5}새 모델 요약: {entry.model_summary or '(없음)'}")
         if entry.flag_reason and entry.status in ("flagged", "pending", "needs-review"):
             lines.append(f"{'':>5}검증: {entry.flag_reason}")
+        if pid in final:
+            problems = publish_problems(final[pid], opened.vocab, cfg.llm)
+            if problems:
+                lines.append(f"{'':>5}⚠ 게시 불가 (--edit {pid}): {'; '.join(problems)}")
         if entry.note:
             lines.append(f"{'':>5}메모: {entry.note}")
         if entry.new_keywords:
             lines.append(f"{'':>5}new keywords: {', '.join(entry.new_keywords)}")
-    lines += ["", f"review file: {review_path(out_dir, day)}", _next_step(opened)]
+    lines += ["", f"review file: {review_path(out_dir, day)}", _next_step(opened, cfg.llm)]
     return "\n".join(lines)
 
 
@@ -570,7 +677,7 @@ def approve(
             )
     elif not targets:
         done = "already approved: " + ", ".join(wanted)
-    return f"{done}. {_next_step(opened)}"
+    return f"{done}. {_next_step(opened, cfg.llm)}"
 
 
 def reject(
@@ -581,7 +688,7 @@ def reject(
         entry = _entry(opened, paper_id, "reject")
         opened = _with_entry(opened, paper_id, replace(entry, status="rejected"))
         _commit(out_dir, opened, cfg.post)
-    return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened)}"
+    return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened, cfg.llm)}"
 
 
 def _unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
@@ -611,15 +718,8 @@ def edit(
         paper = _paper(opened, paper_id)
         changes: dict[str, Any] = {"status": "edited", "abstract_sha": fingerprint(paper.abstract)}
         if summary is not None:
-            from agent.validate import validate_summary
-
             summary = summary.strip()
-            problems = validate_summary(
-                summary,
-                abstract=paper.title + "\n" + paper.abstract,
-                min_chars=cfg.llm.summary_min_chars,
-                max_chars=cfg.llm.summary_max_chars,
-            )
+            problems = summary_problems(paper, summary, cfg.llm)
             if problems:
                 raise ReviewError(f"summary for {paper_id} not accepted: {'; '.join(problems)}.")
             changes["summary"] = summary
@@ -639,7 +739,7 @@ def edit(
         _commit(out_dir, opened, cfg.post)
     shown = effective_enrichment(opened.state.entries[paper_id], final=True)
     return (
-        f"edited {paper_id}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {_next_step(opened)}"
+        f"edited {paper_id}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {_next_step(opened, cfg.llm)}"
     )
 
 
@@ -716,4 +816,4 @@ def regenerate(
         text = f"regenerated {paper_id} (pending): {result.summary} [{', '.join(result.tags)}]"
     if replaced is not None:
         text += f"; replaced your edit: {replaced}"
-    return f"{text}. {_next_step(opened)}"
+    return f"{text}. {_next_step(opened, cfg.llm)}"

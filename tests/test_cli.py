@@ -152,3 +152,27 @@ def test_cache_stats_and_clear(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0 and "0 entries" in result.output
     result = cli("cache", "clear", "--cache-dir", str(tmp_path / "c"))
     assert result.exit_code == 0 and "removed 0" in result.output
+
+
+def test_needs_review_counts_as_flagged_and_blocks_strict(cli, tmp_path: Path) -> None:
+    """A paper approved before its abstract changed upstream is back on the editor's desk (needs-review):
+    the report's `flagged` and --strict count it, like a flagged answer, because it blocks publish too."""
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    payload = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    pid = payload[0]["paper"]["id"]
+    assert cli(*demo_args(out)).exit_code == 0
+    assert cli("review", "2026-02-13", "--out", str(out), "--approve", pid).exit_code == 0
+
+    payload[0]["paper"]["summary"] += " We also release the code."
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(payload), encoding="utf-8")
+    args = ["run", "--date", "2026-02-13", "--source", str(changed), "--out", str(out), "--no-llm"]
+    result = cli(*args, "--report", str(report), "--strict")
+    assert result.exit_code == 3
+    assert "1 paper(s) flagged" in result.output
+    assert json.loads(report.read_text(encoding="utf-8"))["flagged"] == 1
+
+    assert cli("review", "2026-02-13", "--out", str(out), "--approve", pid).exit_code == 0
+    result = cli(*args, "--report", str(report), "--strict")
+    assert result.exit_code == 0, result.output
+    assert json.loads(report.read_text(encoding="utf-8"))["flagged"] == 0

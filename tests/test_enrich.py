@@ -215,9 +215,10 @@ def test_english_twice_is_flagged_with_the_reason_and_never_published_as_english
         again = enrich(papers, cfg)
 
     e = run.results[OPD]
-    assert e.status == "flagged" and e.summary is None
+    # The model's text is kept for the editor, marked flagged: render's final mode and publish leave it out.
+    assert e.status == "flagged" and e.summary == json.loads(BAD["english"])["summary"]
     assert e.flag_reason is not None and e.flag_reason.startswith("검증 실패") and "한국어 문장이 아님" in e.flag_reason
-    assert all("This paper" not in (x.summary or "") for x in run.results.values())
+    assert all("This paper" not in (x.summary or "") for x in run.results.values() if x.status == "summarized")
     assert e.tags == ("지식 증류",)  # the valid tags of the answer are kept for the editor
     assert run.status() == {"summarized": 9, "flagged": 1}
     # A flag from validation is the final answer for this key: cached, not asked again.
@@ -256,7 +257,10 @@ def test_a_bad_answer_is_repaired_once_or_flagged(
     if ok:
         assert e.status == "summarized" and e.summary == expected(OPD) and e.tags == ("지식 증류", "강화학습")
     else:
-        assert e.status == "flagged" and e.summary is None and quoted in (e.flag_reason or "")
+        assert e.status == "flagged" and quoted in (e.flag_reason or "")
+        bad = answers[-1]
+        kept = json.loads(bad)["summary"] if isinstance(bad, str) and bad.startswith("{") else None
+        assert e.summary == kept  # the model's text, for the editor; none when the answer was not JSON
         assert set(e.tags) <= set(VOCAB.names)  # never "양자 컴퓨팅"
 
 
@@ -310,7 +314,8 @@ def test_a_model_that_obeys_the_injection_gets_the_paper_flagged_not_published(
 
     assert len(about(fake, OPD)) == 2
     e = run.results[OPD]
-    assert e.status == "flagged" and e.summary is None and "지시문" in (e.flag_reason or "")
+    assert e.status == "flagged" and "지시문" in (e.flag_reason or "")
+    assert e.summary == obeying["summary"]  # shown to the editor beside the reason, never published
 
 
 # -- HTTP failures (the SDK retries; the run goes on) -------------------------------------------------

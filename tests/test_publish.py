@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_review import ALPHA, BETA, DAY, EDIT, PAPERS, draft, make_cfg, make_digest
+from test_review import ALPHA, BETA, DAY, EDIT, FLAG, PAPERS, draft, make_cfg, make_digest
 
-from agent.errors import PublishRefused, ReviewError
+from agent.errors import DigestError, PublishRefused, ReviewError
+from agent.models import Enrichment
 from agent.publish import publish
-from agent.review import approve, edit, record_run, reject
+from agent.render import fallback_overview
+from agent.review import (
+    approve,
+    edit,
+    effective_digest,
+    load_review,
+    load_snapshot,
+    record_run,
+    regenerate,
+    reject,
+    review_path,
+    review_table,
+    snapshot_path,
+)
 
 POST = f"_posts/{DAY}-hf-daily-papers.md"
 
@@ -77,7 +94,7 @@ def test_rejected_paper_absent_from_post_and_ranks_renumbered(out: Path) -> None
     ranks = [line.split(".")[0] for line in post.splitlines() if line[:1].isdigit()]
     assert ranks == ["1", "2", "3"]
     assert "\n2. **Gamma" in post and "\n3. **Delta" in post
-    assert "총 **4개**의 논문이 수집되었습니다." in post  # collected that day, rejected included
+    assert "총 **3개**의 논문이 수집되었습니다." in post  # the count matches what the post lists
 
 
 def test_force_publishes_unreviewed_papers_without_markers(out: Path) -> None:
@@ -98,3 +115,137 @@ def test_everything_rejected_is_refused_even_with_force(out: Path) -> None:
 def test_publish_without_a_run_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ReviewError, match=r"^no run recorded for 2026-06-13: "):
         publish(tmp_path, dt.date(2026, 6, 13), make_cfg(tmp_path))
+
+
+# -- the gate checks the text it publishes (the review file is hand-editable) ------------------------
+
+
+def hand_edit(out: Path, pid: str, **values: object) -> None:
+    """Change paper ``pid``'s table in the review file, as an editor with a text editor would."""
+    import tomllib
+
+    import tomli_w
+
+    path = review_path(out, DAY)
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    doc[pid].update(values)
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+
+
+def test_a_hand_edited_summary_that_fails_validation_is_refused_unless_forced(out: Path) -> None:
+    cfg = make_cfg(out)
+    reject(out, DAY, cfg, "2606.00004")
+    hand_edit(out, "2606.00003", status="edited", summary="Gamma improves math reasoning.")
+    approve(out, DAY, cfg, "all")
+    table = review_table(out, DAY, cfg)
+    assert "     ⚠ 게시 불가 (--edit 2606.00003): summary: 한국어 문장이 아님" in table
+    assert table.splitlines()[-1] == "left to fix before publishing (--edit): 2606.00003."
+
+    with pytest.raises(PublishRefused) as exc:
+        publish(out, DAY, cfg)
+    message = str(exc.value)
+    assert message.startswith("2026-06-12: 1 paper(s) cannot be published as they are (2606.00003: summary: ")
+    assert "한국어 문장이 아님" in message and message.endswith("or pass --force.")
+    assert "\n" not in message and not (out / POST).exists()
+
+    post = publish(out, DAY, cfg, force=True).read_text(encoding="utf-8")
+    assert "Gamma improves" not in post  # forced: the paper without the failing summary
+    gamma = post.split("**Gamma")[1].split("\n\n")[0]
+    assert "한 줄 요약" not in gamma and "   - 태그: `수학`, `LLM`" in gamma
+
+
+def test_hand_edited_tags_outside_the_vocabulary_are_refused(out: Path) -> None:
+    cfg = make_cfg(out)
+    reject(out, DAY, cfg, "2606.00004")
+    hand_edit(out, "2606.00002", status="approved", model_tags=["강화학습", "quantum"])
+    approve(out, DAY, cfg, "all")
+    with pytest.raises(PublishRefused, match=r"\(2606\.00002: tags: tag\(s\) not in the vocabulary: quantum "):
+        publish(out, DAY, cfg)
+    post = publish(out, DAY, cfg, force=True).read_text(encoding="utf-8")
+    assert "quantum" not in post and BETA in post
+
+
+def test_a_flagged_answer_approved_by_id_is_refused_with_the_reason(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path)
+    english = Enrichment(
+        status="flagged", origin="llm", summary="Delta improves math.", tags=("LLM",), flag_reason=FLAG
+    )
+    digest = make_digest()
+    items = tuple(replace(it, enrichment=english) if it.paper.id == "2606.00004" else it for it in digest.items)
+    record_run(tmp_path, replace(digest, items=items), cfg.post)
+    assert "     요약: Delta improves math." in review_table(tmp_path, DAY, cfg)
+    approve(tmp_path, DAY, cfg, "all")
+    msg = approve(tmp_path, DAY, cfg, "2606.00004")
+    assert msg.endswith("left to fix before publishing (--edit): 2606.00004.")
+
+    with pytest.raises(PublishRefused, match=r"\(2606\.00004: summary: 한국어 문장이 아님"):
+        publish(tmp_path, DAY, cfg)
+    edit(tmp_path, DAY, cfg, "2606.00004", summary=EDIT.replace("Alpha", "Delta"))
+    post = publish(tmp_path, DAY, cfg).read_text(encoding="utf-8")
+    assert "Delta improves" not in post and EDIT.replace("Alpha", "Delta") in post
+
+
+# -- the overview and the count follow what is published -------------------------------------------------
+
+
+def description(post: str) -> str:
+    return post.split('description: "')[1].split('"\n')[0]
+
+
+def test_the_llm_overview_is_kept_only_while_the_post_lists_the_papers_it_was_written_from(out: Path) -> None:
+    cfg = make_cfg(out)
+    llm_overview = make_digest().overview
+    snapshot = json.loads(snapshot_path(out, DAY).read_text(encoding="utf-8"))
+    assert snapshot["overview_ids"] == ["2606.00001", "2606.00002", "2606.00003"]  # the summarized ones
+
+    reject(out, DAY, cfg, "2606.00004")  # the flagged paper the overview did not cover
+    approve(out, DAY, cfg, "all")
+    post = publish(out, DAY, cfg).read_text(encoding="utf-8")
+    assert description(post) == llm_overview and "총 **3개**" in post
+
+    reject(out, DAY, cfg, "2606.00002")
+    post = publish(out, DAY, cfg).read_text(encoding="utf-8")
+    final = effective_digest(load_snapshot(out, DAY), load_review(out, DAY), final=True)  # type: ignore[arg-type]
+    assert description(post) == fallback_overview(final) != llm_overview
+    assert f"\n{llm_overview}\n" not in post and "총 **2개**" in post
+    assert llm_overview not in draft(out).read_text(encoding="utf-8")
+
+
+def test_a_regenerated_paper_the_overview_never_saw_makes_it_stale(out: Path) -> None:
+    from test_review import FakeEnricher
+
+    cfg = make_cfg(out)
+    answer = Enrichment(status="summarized", origin="llm", summary=EDIT.replace("Alpha", "Delta"), tags=("LLM",))
+    regenerate(out, DAY, cfg, "2606.00004", enricher=FakeEnricher(answer))
+    snapshot = json.loads(snapshot_path(out, DAY).read_text(encoding="utf-8"))
+    assert snapshot["enrichments"]["2606.00004"]["status"] == "summarized"
+    assert snapshot["overview_ids"] == ["2606.00001", "2606.00002", "2606.00003"]  # unchanged
+    approve(out, DAY, cfg, "all")
+    post = publish(out, DAY, cfg).read_text(encoding="utf-8")
+    assert description(post) != make_digest().overview and "총 **4개**" in post
+
+
+def test_with_top_n_the_count_is_the_days_minus_the_rejected(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path)
+    digest = make_digest()
+    record_run(tmp_path, replace(digest, items=digest.items[:3], total=30), cfg.post)  # top_n = 3 of 30
+    reject(tmp_path, DAY, cfg, "2606.00002")
+    approve(tmp_path, DAY, cfg, "all")
+    post = publish(tmp_path, DAY, cfg).read_text(encoding="utf-8")
+    assert "총 **29개**의 논문이 수집되었습니다." in post and "\n3. **" not in post
+
+
+# -- write failures ------------------------------------------------------------------------------------
+
+
+def test_a_post_path_that_is_a_directory_is_a_one_line_error(out: Path) -> None:
+    cfg = make_cfg(out)
+    approve(out, DAY, cfg, "2606.00001,2606.00002,2606.00003,2606.00004")
+    (out / POST).mkdir(parents=True)
+    with pytest.raises(DigestError) as exc:
+        publish(out, DAY, cfg)
+    assert str(exc.value) == (
+        f"cannot write {out / POST}: Is a directory; nothing was changed; check --out and publish again."
+    )
+    assert exc.value.exit_code == 1
+    assert os.listdir(out / POST) == [] and os.listdir(out / "_posts") == [Path(POST).name]  # no temp files

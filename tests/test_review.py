@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from agent.config import Config
-from agent.errors import ReviewError
+from agent.errors import DigestError, ReviewError
 from agent.models import Digest, DigestItem, Enrichment, Paper
 from agent.review import (
     NEEDS_REVIEW_REASON,
@@ -473,3 +474,50 @@ def test_two_processes_racing_on_one_date_lose_nothing(out: Path) -> None:
     assert [w.exitcode for w in workers] == [0, 0, 0]
     assert set(statuses(out).values()) == {"approved"}
     assert "검토 필요" not in draft(out).read_text(encoding="utf-8")
+
+
+# -- write failures: one-line errors, nothing half-updated ----------------------------------------------
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / "drafts").iterdir()) if p.is_file()}
+
+
+def test_a_draft_that_cannot_be_written_leaves_snapshot_and_state_as_they_were(out: Path) -> None:
+    cfg = make_cfg(out)
+    approve(out, DAY, cfg, "2606.00001")
+    before = _files(out)
+    draft(out).unlink()
+    draft(out).mkdir()  # the draft's path is taken by a directory
+    before.pop(draft(out).name)
+
+    changed = make_digest(summaries={"2606.00002": BETA.replace("Beta는", "Beta 방법은")})
+    with pytest.raises(DigestError) as exc:
+        record_run(out, changed, cfg.post)
+    assert str(exc.value) == (
+        f"cannot write {draft(out)}: Is a directory; nothing was changed; check --out (and --report) and run again."
+    )
+    assert type(exc.value) is DigestError and exc.value.exit_code == 1
+    assert _files(out) == before  # snapshot and review state untouched, no temporary files left
+
+    with pytest.raises(DigestError, match=r"^cannot write .*-hf-daily-papers\.md: Is a directory; nothing was changed"):
+        reject(out, DAY, cfg, "2606.00002")  # the editor's commands too
+    assert _files(out) == before
+
+
+def test_a_failed_replace_rolls_back_the_files_already_replaced(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent import fsutil
+
+    cfg = make_cfg(out)
+    before = _files(out)
+    real_replace = os.replace
+
+    def replace_but_not_the_draft(src: str, dst: str) -> None:
+        if str(dst).endswith("-hf-daily-papers.md"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(fsutil.os, "replace", replace_but_not_the_draft)
+    with pytest.raises(DigestError, match=r"-hf-daily-papers\.md: No space left on device; nothing was changed"):
+        record_run(out, make_digest(summaries={"2606.00003": GAMMA + " "}), cfg.post)  # snapshot differs
+    assert _files(out) == before

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +29,9 @@ SAMPLE = ROOT / "samples" / "hf_daily_papers_2026-02-13.json"
 DATE = "2026-02-13"
 KEY = "sk-test-dummy"
 ANSWERS = load_answers()
-OPD_TITLE = " ".join(ANSWERS["paper"]["2602.12125"]["title"].split())
+OPD = "2602.12125"  # the paper the `bad` answers are written for
+OPD_TITLE = " ".join(ANSWERS["paper"][OPD]["title"].split())
+ENGLISH = json.loads(ANSWERS["bad"]["english"])["summary"]
 REPORT_KEYS = {
     "date", "papers", "summarized", "flagged", "llm_requests", "cache_hits",
     "prompt_tokens", "completion_tokens", "cost_usd", "seconds", "draft",
@@ -55,6 +59,14 @@ def run(work: Path, *extra: str) -> Result:
     args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
     args += ["--cache-dir", str(work / "cache"), "--report", str(work / "report.json"), *extra]
     return CliRunner().invoke(app, args, catch_exceptions=False)
+
+
+def review(work: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["review", DATE, "--out", str(work / "out"), *args], catch_exceptions=False)
+
+
+def publish(work: Path, *args: str) -> Result:
+    return CliRunner().invoke(app, ["publish", DATE, "--out", str(work / "out"), *args], catch_exceptions=False)
 
 
 def draft(work: Path) -> Path:
@@ -134,10 +146,65 @@ def test_strict_with_a_flagged_paper_exits_3_after_writing_the_draft_with_the_ma
     text = draft(work).read_text(encoding="utf-8")
     item = text.split(f"**{OPD_TITLE}**")[1].split("\n\n")[0]
     assert "⚠️ **검토 필요**: 검증 실패: 한국어 문장이 아님" in item
-    assert "This paper proposes" not in text and "한 줄 요약" not in item  # never replaced by English
+    # The model's text is shown to the editor beside the reason (the post never prints a flagged one).
+    assert f"   - 한 줄 요약: {ENGLISH}\n" in item
+    assert text.count("This paper proposes") == 1
 
     # Without --strict the same (cached) day is a normal run.
     assert run(work).exit_code == 0
+
+
+def test_strict_and_flagged_count_the_review_state_after_the_merge(fake: FakeOpenAI, work: Path) -> None:
+    fake.answer = english_for_opd
+    assert run(work, "--strict").exit_code == 3
+    rejected = review(work, "--reject", OPD)
+    assert rejected.exit_code == 0, rejected.output
+
+    again = run(work, "--strict")  # the cached answer is still flagged, but the editor has dealt with it
+    assert again.exit_code == 0, again.output
+    assert report(work)["flagged"] == 0 and ", 0 flagged," in again.stdout
+
+
+def test_a_flagged_answer_approved_as_it_is_is_refused_at_publish_until_edited(fake: FakeOpenAI, work: Path) -> None:
+    fake.answer = english_for_opd
+    assert run(work).exit_code == 0
+    assert review(work, "--approve", "all").exit_code == 0
+    approved = review(work, "--approve", OPD)  # the flagged English answer, approved by id
+    assert approved.exit_code == 0 and f"left to fix before publishing (--edit): {OPD}." in approved.stdout
+    table = review(work).stdout
+    assert f"     요약: {ENGLISH}" in table
+    assert f"     ⚠ 게시 불가 (--edit {OPD}): summary: 한국어 문장이 아님" in table
+
+    refused = publish(work)
+    assert refused.exit_code == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith(f"error: {DATE}: 1 paper(s) cannot be published as they are ({OPD}: summary: ")
+    assert "한국어 문장이 아님" in refused.stderr and "--edit ID" in refused.stderr
+    post = work / "out" / "_posts" / f"{DATE}-hf-daily-papers.md"
+    assert not post.exists()
+
+    korean = ANSWERS["paper"][OPD]["summary"]
+    assert review(work, "--edit", OPD, "--summary", korean).exit_code == 0
+    published = publish(work)
+    assert published.exit_code == 0, published.output
+    text = post.read_text(encoding="utf-8")
+    assert "This paper proposes" not in text and f"   - 한 줄 요약: {korean}\n" in text
+    # The LLM overview was written from the nine papers summarized at run time; the post lists ten.
+    overview = ANSWERS["overview"]["text"]
+    assert overview not in text and "총 **10개**" in text
+
+
+def test_a_rejection_drops_the_paper_from_the_count_and_the_stale_overview(fake: FakeOpenAI, work: Path) -> None:
+    assert run(work).exit_code == 0
+    overview = ANSWERS["overview"]["text"]
+    assert f'description: "{overview}"' in draft(work).read_text(encoding="utf-8")
+    assert review(work, "--reject", OPD).exit_code == 0
+    text = draft(work).read_text(encoding="utf-8")
+    assert overview not in text and "총 **9개**" in text
+    assert review(work, "--approve", "all").exit_code == 0
+    assert publish(work).exit_code == 0
+    post = (work / "out" / "_posts" / f"{DATE}-hf-daily-papers.md").read_text(encoding="utf-8")
+    assert overview not in post and "총 **9개**의 논문이 수집되었습니다." in post
+    assert len(re.findall(r"^\d+\. \*\*", post, re.M)) == 9
 
 
 def test_a_budget_flags_the_rest_and_keeps_the_cost_within_one_request(fake: FakeOpenAI, work: Path) -> None:
@@ -175,6 +242,61 @@ def test_a_rejected_key_exits_1_with_one_line_and_writes_nothing(work: Path, mon
     assert 1 <= len(server.requests) < 10
 
 
+# -- outputs that cannot be written --------------------------------------------------------------------
+
+
+def test_a_draft_path_that_is_a_directory_fails_before_fetching_or_asking(fake: FakeOpenAI, work: Path) -> None:
+    draft(work).mkdir(parents=True)
+    result = run(work)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: cannot write {draft(work)}: it is a directory; check --out (nothing was fetched or written).\n"
+    )
+    assert fake.requests == [] and not (work / "report.json").exists()
+    assert sorted(p.name for p in draft(work).parent.iterdir()) == [draft(work).name]
+
+
+def test_a_report_under_a_regular_file_fails_before_fetching_or_asking(fake: FakeOpenAI, work: Path) -> None:
+    (work / "notes.txt").write_text("not a directory\n", encoding="utf-8")
+    bad = work / "notes.txt" / "report.json"
+    result = run(work, "--report", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: cannot write {bad}: {work / 'notes.txt'} is not a directory; check --report "
+        "(nothing was fetched or written).\n"
+    )
+    assert fake.requests == [] and not draft(work).exists()
+
+
+def test_a_broken_review_file_fails_before_asking(fake: FakeOpenAI, work: Path) -> None:
+    state = work / "out" / "drafts" / f"{DATE}-review.toml"
+    state.parent.mkdir(parents=True)
+    state.write_text('["2602.12125"]\nstatus = "maybe"\n', encoding="utf-8")
+    result = run(work)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {state} line 2: paper 2602.12125: unknown status 'maybe' ")
+    assert fake.requests == [] and not draft(work).exists()
+
+
+def test_a_report_that_fails_at_the_end_takes_the_draft_back(
+    fake: FakeOpenAI, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report is written with the draft as one change: a report that cannot be written (here: its path
+    became a directory during the run) leaves the previous draft, snapshot and review state in place."""
+    assert run(work).exit_code == 0
+    drafts = draft(work).parent
+    before = {p.name: p.read_bytes() for p in drafts.iterdir() if p.is_file()}
+    monkeypatch.setattr("agent.pipeline.check_outputs", lambda *args: None)
+    (work / "late.json").mkdir()
+    shutil.rmtree(work / "cache")
+    fake.answer = english_for_opd  # a different answer would change the draft ...
+    result = run(work, "--report", str(work / "late.json"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot write {work / 'late.json'}: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in drafts.iterdir() if p.is_file()} == before  # ... but nothing changed
+
+
 def test_no_credentials_and_no_no_llm_exits_2_saying_what_to_set(work: Path) -> None:
     result = run(work)
     assert result.exit_code == 2
@@ -191,6 +313,9 @@ def test_verbose_logs_each_request_with_the_key_masked(fake: FakeOpenAI, work: P
     assert len(requests) == len(fake.requests) == 11
     assert all(line.endswith(f"(model gpt-4.1-mini, endpoint {fake.base_url}, key ***)") for line in requests)
     assert sum("summary of 2602." in line for line in requests) == 10 and "overview of 2026-02-13" in requests[-1]
+    # Prompt tokens are counted before every request (not only under a budget) and shown in its line.
+    counted = [int(m.group(1)) for line in requests if (m := re.search(r", (\d+) prompt tokens \(model ", line))]
+    assert len(counted) == 11 and all(n > 100 for n in counted)
     assert KEY not in result.output
 
 

@@ -1,0 +1,57 @@
+"""fsutil.write_files (several files as one change) and fsutil.unwritable (the check run does before fetching)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agent import fsutil
+from agent.errors import DigestError
+from agent.fsutil import unwritable, write_files
+
+
+def test_writes_every_file_creating_parents(tmp_path: Path) -> None:
+    a, b = tmp_path / "drafts" / "a.json", tmp_path / "drafts" / "b.md"
+    write_files([(a, "{}\n"), (b, "총 **3개**\n")], hint="check --out.")
+    assert a.read_text(encoding="utf-8") == "{}\n" and b.read_text(encoding="utf-8") == "총 **3개**\n"
+    assert sorted(os.listdir(a.parent)) == ["a.json", "b.md"]
+
+
+def test_a_failure_restores_the_files_already_replaced_and_removes_new_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new, bad = tmp_path / "old.json", tmp_path / "new.toml", tmp_path / "bad.md"
+    old.write_text("old\n", encoding="utf-8")
+    bad.write_text("bad before\n", encoding="utf-8")
+    real_replace = os.replace
+
+    def failing(src: str, dst: str) -> None:
+        if str(dst) == str(bad):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(fsutil.os, "replace", failing)
+    with pytest.raises(DigestError) as exc:
+        write_files([(old, "changed\n"), (new, "created\n"), (bad, "x\n")], hint="check --out.")
+    assert str(exc.value) == f"cannot write {bad}: No space left on device; nothing was changed; check --out."
+    assert old.read_text(encoding="utf-8") == "old\n" and not new.exists()
+    assert sorted(os.listdir(tmp_path)) == ["bad.md", "old.json"]  # no temporary files
+
+
+def test_a_parent_that_is_a_file_names_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    target = tmp_path / "file" / "post.md"
+    with pytest.raises(DigestError, match=rf"^cannot write {target}: .*; nothing was changed; check --out\.$"):
+        write_files([(target, "x")], hint="check --out.")
+
+
+def test_unwritable_says_why_without_creating_anything(tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    assert unwritable(tmp_path / "dir") == "it is a directory"
+    assert unwritable(tmp_path / "file" / "deep" / "r.json") == f"{tmp_path / 'file'} is not a directory"
+    assert unwritable(tmp_path / "new" / "deeper" / "r.json") is None
+    assert unwritable(Path("relative.json")) is None
+    assert sorted(os.listdir(tmp_path)) == ["dir", "file"]
