@@ -13,8 +13,7 @@ and ``summary_max_chars * 2`` completion tokens, and *reserved* while it is in f
 cannot overrun ``budget_usd`` together. Once a request does not fit, no new request is sent; the remaining papers
 are flagged "budget" and not cached, so a later run with more budget asks for them.
 
-``prompts_dir`` (default ``prompts/``) gives the prompt version and the tag vocabulary; note that rendering
-still reads agent.prompts.PROMPTS_DIR (the prompt functions take no directory yet).
+``prompts_dir`` (default ``prompts/``) gives the prompt version, the tag vocabulary and the templates rendered.
 """
 
 from __future__ import annotations
@@ -35,9 +34,10 @@ from agent.clean import clean_text
 from agent.config import Config, LLMConfig
 from agent.llm import LLMUnavailable  # cheap: the SDK is imported only when a client is built
 from agent.models import Enrichment, Paper, Usage
+from agent.prompts import PROMPTS_DIR
 from agent.tokens import cost_usd, count_tokens
 from agent.validate import parse_answer, validate_answer, validate_overview
-from agent.vocab import PROMPTS_DIR, Vocabulary, load_vocabulary
+from agent.vocab import Vocabulary, load_vocabulary
 
 log = logging.getLogger("paper-digest")
 
@@ -115,6 +115,7 @@ class Enricher:
     cache: AnswerCache
     usage: Usage
     version: str
+    prompts_dir: Path = PROMPTS_DIR
     client_factory: Callable[[], Any] | None = None  # tests inject; default builds agent.llm.LLMClient
     on_done: Callable[[], None] | None = None
     _client: Any = None
@@ -265,6 +266,7 @@ class Enricher:
             tag_names=self.vocab.names,
             note=note,
             tag_hints=describe_tags(self.vocab.tags),
+            prompts_dir=self.prompts_dir,
         )
         schema = summary_schema(self.vocab.names)
         completion = await self._ask(messages, schema, "paper_summary", f"summary of {paper.id}")
@@ -277,7 +279,7 @@ class Enricher:
             verdict = replace(verdict, problems=("모델이 초록에서 요약할 내용을 찾지 못함 (편집자 확인 필요)",))
         elif not verdict.ok:
             log.info("%s: repairing answer (%s)", paper.id, "; ".join(verdict.problems))
-            fix = repair_messages(messages, completion.text, verdict.problems)
+            fix = repair_messages(messages, completion.text, verdict.problems, prompts_dir=self.prompts_dir)
             repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}")
             if repaired is None:  # not cached: a run with budget left asks again
                 reason = f"{self._budget_flag()} (수정 요청 전 검증 실패: {'; '.join(verdict.problems)})"
@@ -348,7 +350,7 @@ class Enricher:
 
         from agent.prompts import OVERVIEW_SCHEMA, overview_messages
 
-        messages = overview_messages(date=day.isoformat(), items=items)
+        messages = overview_messages(date=day.isoformat(), items=items, prompts_dir=self.prompts_dir)
         try:
             completion = await self._ask(messages, OVERVIEW_SCHEMA, "overview", f"overview of {day.isoformat()}")
         except LLMUnavailable as exc:
@@ -417,6 +419,7 @@ def open_enricher(cfg: Config, usage: Usage, *, prompts_dir: Path | None = None,
         cache=AnswerCache(cfg.cache_dir or default_cache_dir()),
         usage=usage,
         version=prompt_version(prompts_dir),
+        prompts_dir=prompts_dir,
         **kwargs,
     )
 

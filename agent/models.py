@@ -9,7 +9,8 @@ from typing import Any, Literal
 # What became of a paper's enrichment.
 #   summarized: a validated Korean one-liner (from the LLM or an editor)
 #   awaiting:   no summary yet (--no-llm); tags come from the vocabulary's keyword rules
-#   flagged:    the model's answer failed validation, the budget ran out, or the abstract is unusable
+#   flagged:    the model's answer failed validation (its text, if any, is kept in `summary` for the
+#               editor, never published as valid), the budget ran out, or the abstract is unusable
 Status = Literal["summarized", "awaiting", "flagged"]
 Origin = Literal["llm", "keywords", "editor"]
 

@@ -437,7 +437,6 @@ def test_editing_a_prompt_file_invalidates_the_cache(
 
     prompts = tmp_path / "prompts"
     shutil.copytree(ROOT / "prompts", prompts)
-    llm_env.setattr(agent.prompts, "PROMPTS_DIR", prompts)  # rendering reads this module global
     agent.prompts._read.cache_clear()
     cfg = config(tmp_path)
     try:
