@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -197,32 +198,33 @@ def publish(
     typer.echo(str(path))
 
 
-@cache_app.command("stats")
-def cache_stats(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
-    """Show the cache directory, entry count and size."""
+def _cache_command(config: Path | None, cache_dir: Path | None, action: Callable[[Any], str]) -> None:
     from agent.cache import AnswerCache, default_cache_dir
 
     try:
         cfg = _load(config, None, cache_dir)
         with AnswerCache(cfg.cache_dir or default_cache_dir()) as cache:
-            stats = cache.stats()
+            message = action(cache)
     except DigestError as exc:
         _fail(exc)
-    typer.echo(f"{stats['directory']}: {stats['entries']} entries, {stats['size_bytes']} bytes")
+    typer.echo(message)
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
+    """Show the cache directory, entry count and size."""
+
+    def stats(cache: Any) -> str:
+        s = cache.stats()
+        return f"{s['directory']}: {s['entries']} entries, {s['size_bytes']} bytes"
+
+    _cache_command(config, cache_dir, stats)
 
 
 @cache_app.command("clear")
 def cache_clear(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
     """Remove every cached LLM answer."""
-    from agent.cache import AnswerCache, default_cache_dir
-
-    try:
-        cfg = _load(config, None, cache_dir)
-        with AnswerCache(cfg.cache_dir or default_cache_dir()) as cache:
-            removed = cache.clear()
-    except DigestError as exc:
-        _fail(exc)
-    typer.echo(f"removed {removed} cached answers")
+    _cache_command(config, cache_dir, lambda cache: f"removed {cache.clear()} cached answers")
 
 
 def main() -> None:

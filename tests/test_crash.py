@@ -8,14 +8,13 @@ answered, plus the day's overview.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from clirun import cli_argv, cli_env
 from fake_openai import FakeOpenAI, by_title, load_answers
 
 from agent.cache import AnswerCache
@@ -26,16 +25,6 @@ DATE = "2026-02-13"
 DRAFT = f"drafts/{DATE}-hf-daily-papers.md"
 ANSWERS = load_answers()
 ALL_TITLES = {" ".join(e["title"].split()) for e in ANSWERS["paper"].values()}
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HF_", "PAPER_DIGEST_"))}
-    env.update(extra)
-    return env
-
-
-def cli(args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "agent", *args]
 
 
 def files(directory: Path) -> dict[str, bytes]:
@@ -59,7 +48,9 @@ def test_sigkill_mid_run_keeps_the_draft_whole_and_the_rerun_sends_only_what_is_
     out, cache = tmp_path / "out", tmp_path / "cache"
     base = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(out), "--cache-dir", str(cache)]
     if previous:  # a complete draft of the day is already there (an earlier --no-llm run)
-        done = subprocess.run(cli([*base, "--no-llm"]), env=cli_env(), cwd=tmp_path, capture_output=True, text=True)
+        done = subprocess.run(
+            cli_argv([*base, "--no-llm"]), env=cli_env(), cwd=tmp_path, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
     before = files(out)
     assert (DRAFT in before) == previous
@@ -67,7 +58,7 @@ def test_sigkill_mid_run_keeps_the_draft_whole_and_the_rerun_sends_only_what_is_
     with FakeOpenAI(by_title(ANSWERS), latency=0.3) as slow:
         env = cli_env(OPENAI_API_KEY="sk-test-dummy", OPENAI_BASE_URL=slow.base_url)
         proc = subprocess.Popen(
-            cli([*base, "--concurrency", "2"]),
+            cli_argv([*base, "--concurrency", "2"]),
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -99,7 +90,12 @@ def test_sigkill_mid_run_keeps_the_draft_whole_and_the_rerun_sends_only_what_is_
         env = cli_env(OPENAI_API_KEY="sk-test-dummy", OPENAI_BASE_URL=fake.base_url)
         report = tmp_path / "r.json"
         rerun = subprocess.run(
-            cli([*base, "--report", str(report)]), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+            cli_argv([*base, "--report", str(report)]),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert rerun.returncode == 0, rerun.stderr
         rerun_titles = summary_titles(fake)

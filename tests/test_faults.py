@@ -12,16 +12,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import cli_env, run_cli
 from fake_openai import Answer, ChatRequest, FakeOpenAI, Fault, by_title, cut_json, load_answers, paper_answer
 from servers import LocalServer, Request, Response
 
@@ -37,20 +35,6 @@ TITLES = {pid: " ".join(entry["title"].split()) for pid, entry in PAPERS.items()
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The test process's environment without any real endpoint, key or cache setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HF_", "PAPER_DIGEST_"))}
-    env.update(extra)
-    return env
-
-
-def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    # cwd is a temporary directory: the repository's paper-digest.toml is not picked up.
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def draft_items(text: str) -> list[dict[str, Any]]:

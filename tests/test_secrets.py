@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pickle
 import secrets
 import sqlite3
 import string
-import subprocess
-import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import vcr
+from clirun import cli_env, run_cli
 from fake_openai import FakeOpenAI, Fault, by_title, load_answers
 
 from agent.llm import LLMClient
@@ -34,18 +32,6 @@ SAMPLE = ROOT / "samples" / "hf_daily_papers_2026-02-13.json"
 DATE = "2026-02-13"
 ANSWERS = load_answers()
 MODE_PICKLE = 4  # diskcache.core.MODE_PICKLE
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "HF_", "PAPER_DIGEST_"))}
-    env.update(extra)
-    return env
-
-
-def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
 
 
 def random_key() -> str:
