@@ -6,6 +6,7 @@ other spellings back to a name; keyword rules tag papers when there is no LLM (`
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import unicodedata
@@ -120,8 +121,20 @@ def _count(rule: re.Pattern[str], text: str) -> int:
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
-    """Read and validate a vocabulary file (default ``prompts/tags.toml``)."""
+    """Read and validate a vocabulary file (default ``prompts/tags.toml``); once per process per version
+    of the file (a run needs it in several stages, and compiling its keyword rules is not free)."""
     path = path or DEFAULT_VOCABULARY
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None:
+        return _load_vocabulary(path, 0, -1)
+    return _load_vocabulary(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_vocabulary(path: Path, mtime_ns: int, size: int) -> Vocabulary:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
