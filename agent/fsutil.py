@@ -42,8 +42,11 @@ def write_files(files: Sequence[tuple[Path, str]], *, hint: str) -> None:
     current: Path | None = None
     try:
         for current, text in files:
+            data = text.encode("utf-8")
             old = _old_content(current)
-            staged.append((current, _stage(current, text.encode("utf-8")), old))
+            if old == data:  # unchanged (a re-run of a cached day): no temporary file, no fsync
+                continue
+            staged.append((current, _stage(current, data), old))
         for current, tmp, old in staged:
             os.replace(tmp, current)
             replaced.append((current, old))
@@ -60,7 +63,7 @@ def write_files(files: Sequence[tuple[Path, str]], *, hint: str) -> None:
         if isinstance(exc, OSError):
             raise DigestError(f"cannot write {current}: {_reason(exc, current)}; nothing was changed; {hint}") from exc
         raise
-    for directory in dict.fromkeys(path.parent for path, _ in files):
+    for directory in dict.fromkeys(path.parent for path, _ in replaced):
         _fsync_dir(directory)
 
 

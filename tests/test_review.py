@@ -519,5 +519,5 @@ def test_a_failed_replace_rolls_back_the_files_already_replaced(out: Path, monke
 
     monkeypatch.setattr(fsutil.os, "replace", replace_but_not_the_draft)
     with pytest.raises(DigestError, match=r"-hf-daily-papers\.md: No space left on device; nothing was changed"):
-        record_run(out, make_digest(summaries={"2606.00003": GAMMA + " "}), cfg.post)  # snapshot differs
+        record_run(out, make_digest(summaries={"2606.00003": BETA}), cfg.post)  # snapshot and draft differ
     assert _files(out) == before

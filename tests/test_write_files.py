@@ -55,3 +55,13 @@ def test_unwritable_says_why_without_creating_anything(tmp_path: Path) -> None:
     assert unwritable(tmp_path / "new" / "deeper" / "r.json") is None
     assert unwritable(Path("relative.json")) is None
     assert sorted(os.listdir(tmp_path)) == ["dir", "file"]
+
+
+def test_unchanged_files_are_left_alone(tmp_path: Path) -> None:
+    same, changed = tmp_path / "same.md", tmp_path / "changed.md"
+    write_files([(same, "같은 내용\n"), (changed, "old\n")], hint="h")
+    inode = same.stat().st_ino
+    write_files([(same, "같은 내용\n"), (changed, "new\n")], hint="h")
+    assert same.stat().st_ino == inode  # not replaced: a re-run of a cached day writes nothing new
+    assert changed.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["changed.md", "same.md"]
