@@ -133,23 +133,35 @@ class HFApiSource:
 
     def _page(self, client: httpx.Client, date: str, page: int) -> list[dict[str, Any]]:
         params = {"date": date, "p": str(page), "limit": str(self.page_limit)}
-        response = self._get(client, params, date)
-        if len(response.content) > MAX_BODY_BYTES:
-            raise SourceError(
-                f"HF API returned {len(response.content)} bytes for date={date} (limit {MAX_BODY_BYTES}); "
-                "check HF_ENDPOINT."
-            )
+        body = self._get(client, params, date)
         try:
-            data = json.loads(response.content)
+            data = json.loads(body)
         except (ValueError, RecursionError):  # not JSON, no JSON encoding, a 5000-digit number, deep nesting
             raise SourceError(f"HF API returned a non-JSON body for date={date}; try again later.") from None
         return _check_items(data, f"{self.endpoint}{API_PATH}?date={date}&p={page}")
 
-    def _get(self, client: httpx.Client, params: dict[str, str], date: str) -> httpx.Response:
+    def _send(self, client: httpx.Client, params: dict[str, str], date: str) -> tuple[httpx.Response, bytes]:
+        """One GET, its (decompressed) body read in chunks and refused past MAX_BODY_BYTES: a small gzip body
+        can unpack to gigabytes, so the cap must hold while reading, not after."""
+        response = client.send(client.build_request("GET", API_PATH, params=params), stream=True)
+        try:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise SourceError(
+                        f"HF API sent more than {MAX_BODY_BYTES} bytes for date={date}; check HF_ENDPOINT."
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return response, b"".join(chunks)
+
+    def _get(self, client: httpx.Client, params: dict[str, str], date: str) -> bytes:
         attempt = 1
         while True:
             try:
-                response = client.get(API_PATH, params=params)
+                response, body = self._send(client, params, date)
             except _TRANSIENT_ERRORS as exc:
                 if attempt >= self.max_attempts:
                     raise SourceError(
@@ -164,9 +176,9 @@ class HFApiSource:
             else:
                 status = response.status_code
                 if response.is_success:
-                    return response
+                    return body
                 if status != 429 and status < 500:
-                    raise self._rejected(response, date)
+                    raise self._rejected(status, body, date)
                 if attempt >= self.max_attempts:
                     raise self._gave_up(status, date)
                 failure, hinted = f"HTTP {status}", _server_delay(response)
@@ -184,11 +196,11 @@ class HFApiSource:
             )
             self._sleep(delay)
 
-    def _rejected(self, response: httpx.Response, date: str) -> SourceError:
-        status = response.status_code
-        text = response.text.replace(self._token, "***") if self._token else response.text
-        body = _one_line(text, 200)
-        detail = f"HTTP {status}: {body}" if body else f"HTTP {status}"
+    def _rejected(self, status: int, body: bytes, date: str) -> SourceError:
+        text = body.decode("utf-8", "replace")
+        text = text.replace(self._token, "***") if self._token else text
+        shown = _one_line(text, 200)
+        detail = f"HTTP {status}: {shown}" if shown else f"HTTP {status}"
         hint = {401: "check HF_TOKEN", 403: "check HF_TOKEN", 404: "check HF_ENDPOINT"}.get(status)
         return SourceError(f"HF API rejected date={date} ({detail})" + (f"; {hint}." if hint else "."))
 
@@ -216,16 +228,17 @@ class FileSource:
 
     def fetch(self, day: dt.date) -> list[dict[str, Any]]:
         try:
+            size = self.path.stat().st_size
+            if size > MAX_BODY_BYTES:
+                raise SourceError(
+                    f"source file {self.path} is {size} bytes, over the {MAX_BODY_BYTES}-byte limit; check --source."
+                )
             raw = self.path.read_bytes()
         except FileNotFoundError:
             raise SourceError(f"source file {self.path} does not exist; check --source.") from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise SourceError(f"cannot read source file {self.path} ({reason}); check --source.") from exc
-        if len(raw) > MAX_BODY_BYTES:
-            raise SourceError(
-                f"source file {self.path} is {len(raw)} bytes, over the {MAX_BODY_BYTES}-byte limit; check --source."
-            )
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -395,8 +395,26 @@ def test_unparseable_numbers_and_deep_nesting_are_one_line_errors(
 def test_an_oversized_body_is_refused(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sources, "MAX_BODY_BYTES", 10)
     handler, _ = answers(httpx.Response(200, json=[item("a")]))
-    with pytest.raises(SourceError, match="limit 10"):
+    with pytest.raises(SourceError, match="sent more than 10 bytes"):
         mock(handler, sleeps).fetch(DAY)
+
+
+def test_a_gzip_bomb_is_refused_while_reading(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    monkeypatch.setattr(sources, "MAX_BODY_BYTES", 1_000_000)
+    bomb = gzip.compress(b"[" + b" " * 50_000_000 + b"]")  # ~50 KB on the wire, 50 MB unpacked
+    handler, _ = answers(httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(SourceError, match="sent more than 1000000 bytes"):
+        mock(handler, sleeps).fetch(DAY)
+
+
+def test_an_oversized_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources, "MAX_BODY_BYTES", 10)
+    path = tmp_path / "day.json"
+    path.write_text("[" + " " * 20 + "]", encoding="utf-8")
+    with pytest.raises(SourceError, match="is 22 bytes, over the 10-byte limit"):
+        FileSource(path).fetch(DAY)
 
 
 def test_endpoint_with_a_path_prefix_and_trailing_slash(sleeps: list[float]) -> None:
