@@ -6,7 +6,9 @@ Flags beat the environment, which beats the file, which beats the defaults below
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -168,10 +170,26 @@ def _check(cfg: Config, where: str) -> None:
         ZoneInfo(cfg.post.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{where} [post] timezone {cfg.post.timezone!r} is not a known time zone.") from exc
-    try:
+    try:  # HH:MM[:SS] only: the renderer prints it as is, with the zone's offset after it
+        if not re.fullmatch(r"\d\d:\d\d(?::\d\d)?", cfg.post.post_time):
+            raise ValueError
         dt.time.fromisoformat(cfg.post.post_time)
     except ValueError:
         raise ConfigError(f"{where} [post] post_time must be a time like 09:15:00.") from None
+    llm = cfg.llm
+    for name, value, low, high in (
+        ("[llm] temperature", llm.temperature, 0.0, 2.0),
+        ("[llm] timeout_s", llm.timeout_s, 0.001, 3600.0),
+        ("[llm] budget_usd", llm.budget_usd, 0.0, 1e6),
+        ("[hf] backoff_s", cfg.hf_backoff_s, 0.0, 600.0),
+    ):
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ConfigError(f"{where} {name} must be a number from {low:g} to {high:g}, not {value!r}.")
+    if llm.max_retries < 0:
+        raise ConfigError(f"{where} [llm] max_retries must be 0 or more.")
+    for model, price in llm.prices.items():
+        if not all(math.isfinite(v) and v >= 0 for v in (price.input_per_mtok, price.output_per_mtok)):
+            raise ConfigError(f"{where} [llm.prices] {model}: prices must be finite and not negative.")
     if cfg.post.top_n < 0:
         raise ConfigError(f"{where} [post] top_n must be 0 (all) or a positive number.")
     if cfg.hf_max_attempts < 1 or cfg.hf_backoff_s < 0:
