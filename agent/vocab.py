@@ -10,9 +10,10 @@ import functools
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol
 
 from agent.errors import ConfigError
@@ -49,8 +50,8 @@ class Vocabulary:
 
     def __init__(self, tags: Iterable[Tag], *, source: str = "tag vocabulary") -> None:
         self.tags: tuple[Tag, ...] = tuple(tags)
-        self._by_key: dict[str, str] = {}
-        self._rules: list[tuple[str, re.Pattern[str]]] = []
+        by_key: dict[str, str] = {}
+        rules: list[tuple[str, re.Pattern[str]]] = []
         seen: set[str] = set()
         for tag in self.tags:
             where = f"{source}: tag {tag.name!r}"
@@ -65,12 +66,12 @@ class Vocabulary:
                 key = _key(spelling)
                 if not key:
                     raise ConfigError(f"{where}: empty alias; remove it.")
-                other = self._by_key.get(key)
+                other = by_key.get(key)
                 if other is not None and other != tag.name:
                     raise ConfigError(
                         f"{where}: {spelling!r} is already a name or alias of {other!r}; keep one."
                     )
-                self._by_key[key] = tag.name
+                by_key[key] = tag.name
             if not tag.keywords:
                 raise ConfigError(f"{where}: needs at least one keyword rule for the no-LLM mode.")
             for keyword in tag.keywords:
@@ -90,7 +91,10 @@ class Vocabulary:
                 raise ConfigError(
                     f"{where}: keywords do not combine into one rule ({exc}); fix them."
                 ) from exc
-            self._rules.append((tag.name, rule))
+            rules.append((tag.name, rule))
+        # Read-only after construction: load_vocabulary hands one instance to every caller in the process.
+        self._by_key: Mapping[str, str] = MappingProxyType(by_key)
+        self._rules: tuple[tuple[str, re.Pattern[str]], ...] = tuple(rules)
 
     def __repr__(self) -> str:
         return f"Vocabulary({len(self.tags)} tags)"
@@ -121,25 +125,23 @@ def _count(rule: re.Pattern[str], text: str) -> int:
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
-    """Read and validate a vocabulary file (default ``prompts/tags.toml``); once per process per version
-    of the file (a run needs it in several stages, and compiling its keyword rules is not free)."""
+    """Read and validate a vocabulary file (default ``prompts/tags.toml``). One instance per process per
+    *content* of the file: a run needs it in several stages, and compiling its keyword rules is not free."""
     path = path or DEFAULT_VOCABULARY
     try:
-        stat = path.stat()
-    except OSError:
-        stat = None
-    if stat is None:
-        return _load_vocabulary(path, 0, -1)
-    return _load_vocabulary(path, stat.st_mtime_ns, stat.st_size)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"tag vocabulary {path} does not exist; restore prompts/tags.toml.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read tag vocabulary {path}: {exc}; fix the file.") from exc
+    return _parse_vocabulary(path, text)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_vocabulary(path: Path, mtime_ns: int, size: int) -> Vocabulary:
+def _parse_vocabulary(path: Path, text: str) -> Vocabulary:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"tag vocabulary {path} does not exist; restore prompts/tags.toml.") from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read tag vocabulary {path}: {exc}; fix the file.") from exc
 
     entries = raw.get("tag")

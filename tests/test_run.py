@@ -313,7 +313,7 @@ def test_verbose_logs_each_request_with_the_key_masked(fake: FakeOpenAI, work: P
     assert len(requests) == len(fake.requests) == 11
     assert all(line.endswith(f"(model gpt-4.1-mini, endpoint {fake.base_url}, key ***)") for line in requests)
     assert sum("summary of 2602." in line for line in requests) == 10 and "overview of 2026-02-13" in requests[-1]
-    # Prompt tokens are counted before every request (not only under a budget) and shown in its line.
+    # With -v, prompt tokens are counted before every request and shown in its line.
     counted = [int(m.group(1)) for line in requests if (m := re.search(r", (\d+) prompt tokens \(model ", line))]
     assert len(counted) == 11 and all(n > 100 for n in counted)
     assert KEY not in result.output
@@ -348,6 +348,20 @@ def test_a_fully_cached_run_sends_nothing_and_imports_neither_openai_nor_langcha
     data = json.loads((work / "cached.json").read_text(encoding="utf-8"))
     assert data["llm_requests"] == 0 and data["cache_hits"] == 11 and data["summarized"] == 10
     assert len(fake.requests) == sent
+
+
+def test_an_uncached_run_without_budget_or_verbose_does_not_load_tiktoken(fake: FakeOpenAI, work: Path) -> None:
+    """Loading o200k costs ~0.5 s and ~80 MB; nothing uses the count without a budget or -v."""
+    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
+    args += ["--cache-dir", str(work / "cache")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CACHED_RUN, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    modules = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert modules == {"openai": True, "langchain_core": True, "httpx2": True, "tiktoken": False}
+    assert len(fake.requests) == 11
 
 
 def test_an_interrupted_cli_run_resumes(fake: FakeOpenAI, work: Path) -> None:

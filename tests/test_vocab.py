@@ -216,3 +216,12 @@ def test_identical_tags_are_rejected() -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_vocabulary(tmp_path / "nope.toml")
+
+
+def test_an_edited_file_is_read_again_in_the_same_process(tmp_path: Path) -> None:
+    path = tmp_path / "tags.toml"
+    entry = '[[tag]]\nname = "{}"\naliases = []\nkeywords = ["x"]\ndescription = "d"\n'
+    path.write_text(entry.format("AAA"), encoding="utf-8")
+    assert load_vocabulary(path).names == ("AAA",)
+    path.write_text(entry.format("BBB"), encoding="utf-8")  # same size; mtime may not even change
+    assert load_vocabulary(path).names == ("BBB",)
