@@ -37,6 +37,7 @@ _ASCII_SPACES = str.maketrans("\t\n\v\f\r", "     ")  # what str.split() would f
 MAX_TITLE_CHARS = 500
 MAX_ABSTRACT_CHARS = 6_000
 MAX_UPVOTES = 1_000_000_000
+MAX_NAME_CHARS = 200  # an organisation, an author name, a keyword
 
 ARXIV_ID = re.compile(r"[0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?")
 # Old-style arXiv ids ("hep-th/9901001") and other sources; no leading dot/slash and no ".." so an
@@ -378,21 +379,22 @@ def _paper_id(value: Any) -> str | None:
     return None
 
 
-def _organization(paper: dict[str, Any], item: dict[str, Any]) -> str | None:
+def _organization(paper: dict[str, Any], item: dict[str, Any], where: str, notes: list[str]) -> str | None:
     orgs = (_obj(paper.get("organization")), _obj(item.get("organization")))
     for key in ("fullname", "name"):
         for org in orgs:
-            if name := clean_text(org.get(key)):
+            if name := clean_text(_capped(org.get(key), MAX_NAME_CHARS, "organisation", where, notes)):
                 return name
     return None
 
 
-def _strings(values: Any, key: str | None = None) -> tuple[str, ...]:
+def _strings(values: Any, key: str | None, what: str, where: str, notes: list[str]) -> tuple[str, ...]:
     if not isinstance(values, list):
         return ()
     out: dict[str, None] = {}  # ordered set
     for value in values:
-        text = clean_text(value.get(key) if key and isinstance(value, dict) else value)
+        raw = value.get(key) if key and isinstance(value, dict) else value
+        text = clean_text(_capped(raw, MAX_NAME_CHARS, what, where, notes))
         if text:
             out[text] = None
     return tuple(out)
@@ -431,12 +433,12 @@ def _paper(index: int, item: Any, notes: list[str]) -> Paper | str:
         title=title,
         abstract=_abstract(_capped(summary, MAX_ABSTRACT_CHARS, "abstract", where, notes), github_repo, project_page),
         upvotes=_to_int(paper.get("upvotes")),
-        authors=_strings(paper.get("authors"), "name"),
-        organization=_organization(paper, item),
+        authors=_strings(paper.get("authors"), "name", "an author name", where, notes),
+        organization=_organization(paper, item, where, notes),
         github_repo=github_repo,
         project_page=project_page,
         published_at=clean_text(paper.get("publishedAt")) or clean_text(item.get("publishedAt")) or None,
-        ai_keywords=_strings(paper.get("ai_keywords")),
+        ai_keywords=_strings(paper.get("ai_keywords"), None, "an ai_keyword", where, notes),
     )
 
 

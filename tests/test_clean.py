@@ -579,3 +579,22 @@ def test_a_real_sized_abstract_is_not_cut() -> None:
     text = "Sentence with words. " * 90  # 1,890 characters, arXiv's ceiling is 1,920
     papers, warnings = normalize([{"paper": {"id": "2601.00002", "title": "t", "summary": text}}])
     assert papers[0].abstract == text.strip() and warnings == []
+
+
+def test_oversized_organisation_and_author_names_are_cut_with_a_warning() -> None:
+    item = {
+        "paper": {
+            "id": "2601.00003",
+            "title": "t",
+            "summary": "an abstract",
+            "organization": {"fullname": "Org " * 250_000},
+            "authors": [{"name": "N" * 1000}, {"name": "Kim"}],
+        }
+    }
+    (paper,), warnings = normalize([item])
+    assert paper.organization is not None and len(paper.organization) <= clean.MAX_NAME_CHARS + 2
+    assert len(paper.authors[0]) <= clean.MAX_NAME_CHARS + 2 and paper.authors[1] == "Kim"
+    assert warnings == [
+        "item 0 (2601.00003): an author name cut from 1000 to 200 characters",
+        "item 0 (2601.00003): organisation cut from 1000000 to 200 characters",
+    ]
