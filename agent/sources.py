@@ -15,12 +15,13 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent import __version__
 from agent.errors import ConfigError, SourceError
+
+if TYPE_CHECKING:  # httpx is imported when the API is asked, not for a --source file
+    import httpx
 
 __all__ = ["DEFAULT_ENDPOINT", "FileSource", "HFApiSource", "PaperSource", "source_for"]
 
@@ -30,7 +31,6 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 API_PATH = "/api/daily_papers"
 
 # Worth another attempt: the server or the network may be fine a moment later.
-_TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 # draft-ietf-httpapi-ratelimit-headers: `RateLimit: "api";r=0;t=55` (draft 9+, what the Hub sends) or
 # `RateLimit: limit=500, remaining=0, reset=55` (earlier drafts); both give seconds until the window resets.
 _RATELIMIT_RESET = re.compile(r"(?:^|[;,\s])(?:t|reset)\s*=\s*(\d+(?:\.\d+)?)")
@@ -114,6 +114,8 @@ class HFApiSource:
                 page += 1
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         headers = {
             "User-Agent": f"paper-digest/{__version__}",
             "Accept": "application/json",
@@ -158,11 +160,14 @@ class HFApiSource:
         return response, b"".join(chunks)
 
     def _get(self, client: httpx.Client, params: dict[str, str], date: str) -> bytes:
+        import httpx
+
+        transient = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
         attempt = 1
         while True:
             try:
                 response, body = self._send(client, params, date)
-            except _TRANSIENT_ERRORS as exc:
+            except transient as exc:
                 if attempt >= self.max_attempts:
                     raise SourceError(
                         f"HF API at {self.endpoint} unreachable after {attempt} attempts "
