@@ -6,10 +6,11 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agent.errors import DigestError
+from agent.errors import DigestError, ReviewError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -33,10 +34,19 @@ def _write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def write_files(files: Sequence[tuple[Path, str]], *, hint: str) -> None:
+def write_files(
+    files: Sequence[tuple[Path, str]], *, hint: str, expect: Mapping[Path, bytes | None] | None = None
+) -> None:
     """Write several files as one change: every file is staged (written to a temporary file beside it)
     before the first is replaced, and if a replacement fails, the files already replaced get their old
-    content back. An OSError becomes a one-line DigestError naming the path and ``hint`` (what to do)."""
+    content back. An OSError becomes a one-line DigestError naming the path and ``hint`` (what to do).
+
+    ``expect``: files a person may save meanwhile (the review file), with the bytes they held when read
+    (None: absent). Checked right before the first replacement; if one changed, ReviewError and nothing
+    is written, so a hand save is never overwritten. The same target twice is a ValueError (a bug)."""
+    twice = [p for p, n in Counter(os.path.realpath(p) for p, _ in files).items() if n > 1]
+    if twice:
+        raise ValueError(f"write_files: {twice[0]} is given more than once")
     staged: list[tuple[Path, str, bytes | None]] = []  # target, temporary file, old content (None: new)
     replaced: list[tuple[Path, bytes | None]] = []
     current: Path | None = None
@@ -47,6 +57,11 @@ def write_files(files: Sequence[tuple[Path, str]], *, hint: str) -> None:
             if old == data:  # unchanged (a re-run of a cached day): no temporary file, no fsync
                 continue
             staged.append((current, _stage(current, data), old))
+        for current, before in (expect or {}).items():
+            if _old_content(current) != before:
+                raise ReviewError(
+                    f"{current} changed while paper-digest was writing it; nothing was written; run the command again."
+                )
         for current, tmp, old in staged:
             os.replace(tmp, current)
             replaced.append((current, old))

@@ -61,10 +61,26 @@ def keyword_enrichment(papers: list[Paper]) -> dict[str, Enrichment]:
 
 
 def check_outputs(out_dir: Path, day: dt.date, report: Path | None) -> None:
-    """Fail before fetching (and before any LLM spend) when the draft, its state files or the report
-    cannot be written, or the review file is broken. Creates nothing."""
+    """Fail before fetching (and before any LLM spend) when the report would overwrite one of the day's own
+    files, when the draft, its state files or the report cannot be written, or the review file is broken.
+    Creates nothing."""
+    from agent.lock import lock_path
     from agent.review import load_review, review_path, snapshot_path
 
+    if report is not None:
+        own = {
+            "draft": draft_path(out_dir, day),
+            "snapshot": snapshot_path(out_dir, day),
+            "review file": review_path(out_dir, day),
+            "post": post_path(out_dir, day),
+            "lock file": lock_path(out_dir, day),
+        }
+        for name, path in own.items():
+            if os.path.realpath(report) == os.path.realpath(path):
+                raise ConfigError(
+                    f"--report {report} would overwrite the {name} of {day} ({path}); "
+                    "give another path (nothing was fetched or written)."
+                )
     targets = [(p(out_dir, day), "--out") for p in (draft_path, snapshot_path, review_path)]
     for path, flag in [*targets, *([(report, "--report")] if report else [])]:
         problem = unwritable(path)

@@ -1,10 +1,10 @@
 """Publish a reviewed day: ``<out>/_posts/<date>-hf-daily-papers.md``, the final post without review markers.
 
-Refuses while any paper is pending, flagged or needs-review, or while a paper to be published has a summary
-that fails validation or tags outside the vocabulary (the review file is hand-editable, so its text is checked
-again here, not trusted) -- unless forced; a forced publish leaves such a summary or tag out. Rejected papers
-are left out, ranks renumbered, editor text used. Idempotent: the same review state gives the same bytes, and
-an unchanged post is not rewritten.
+Refuses while any paper is pending, flagged or needs-review (cleared only by ``review DATE --approve ID``),
+or while a paper to be published has a summary that fails validation or tags outside the vocabulary (the
+review file is hand-editable, so its text is checked again here, not trusted) -- unless forced; a forced
+publish leaves such a summary or tag out. Rejected papers are left out, ranks renumbered, editor text used.
+Idempotent: the same review state gives the same bytes, and an unchanged post is not rewritten.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from agent.config import Config
 from agent.errors import PublishRefused
 from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.review import OPEN_STATUSES, open_day, publish_problems, without_problems
+from agent.review import OPEN_STATUSES, open_day, publish_problems, review_path, without_problems
 
 
 def _post_path(out_dir: Path, day: dt.date) -> Path:
@@ -43,9 +43,15 @@ def publish(
         if unreviewed and not force:
             detail = ", ".join(f"{unreviewed[s]} {s}" for s in OPEN_STATUSES if unreviewed[s])
             in_day = sum(1 for e in entries.values() if e.status != "vanished")
+            how = f"run `paper-digest review {day}`"
+            if unreviewed["needs-review"]:
+                how += (
+                    f" and clear needs-review with `paper-digest review {day} --approve ID`"
+                    " (a status set by hand in the review file reverts at the next run),"
+                )
+            total = sum(unreviewed.values())
             raise PublishRefused(
-                f"{day}: {sum(unreviewed.values())} of {in_day} papers not reviewed yet ({detail}); "
-                f"run `paper-digest review {day}` or pass --force."
+                f"{day}: {total} of {in_day} papers not reviewed yet ({detail}); {how} or pass --force."
             )
         final = opened.final()
         if not final.items:
@@ -69,5 +75,7 @@ def publish(
         except (OSError, UnicodeDecodeError):
             unchanged = False
         if not unchanged:
-            write_files([(path, text)], hint="check --out and publish again.")
+            # The post must show the review file as read: a hand save meanwhile stops the publish.
+            expect = {review_path(out_dir, day): opened.review_bytes}
+            write_files([(path, text)], hint="check --out and publish again.", expect=expect)
     return path

@@ -4,9 +4,13 @@ Files per date, all under ``<out>/drafts/``, written under the date's lock (agen
 (agent.fsutil.write_files: all of them or none):
 
 - ``<date>-snapshot.json``  machine-written by ``run``: the day's papers, the model's latest answers, the
-  overview and the ids of the papers it was written from (``overview_ids``).
+  overview, the ids of the papers it was written from (``overview_ids``) and the fingerprint of their ids,
+  summaries and tags (``overview_fingerprint``): the overview is shown only while the papers shown match it.
 - ``<date>-review.toml``    the review state, human-editable and diff-friendly: one table per paper id.
 - ``<date>-hf-daily-papers.md``  the draft, always rendered from snapshot + review state (editor text wins).
+
+A hand save of the review file while a command holds the lock is never overwritten: the command stops
+with nothing written (ReviewError) and is run again. The file is rewritten only when its state changes.
 
 Statuses: ``pending`` (model answer not reviewed), ``flagged`` (model answer failed validation, not reviewed;
 its text, if any, is kept in ``model_summary`` for the editor and never published unless edited),
@@ -32,7 +36,7 @@ import json
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
@@ -41,7 +45,8 @@ from agent.config import Config, LLMConfig, PostConfig
 from agent.errors import ReviewError
 from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.models import Digest, DigestItem, Enrichment, Paper
+from agent.models import Digest, DigestItem, Enrichment, Origin, Paper
+from agent.models import Status as EnrichmentStatus
 from agent.vocab import canonicalize
 
 if TYPE_CHECKING:
@@ -86,14 +91,16 @@ def _now() -> str:
 # -- the snapshot -------------------------------------------------------------------------------------
 
 
-def dump_snapshot(digest: Digest, overview_ids: Sequence[str]) -> str:
+def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str) -> str:
     """The run's papers and model answers as the snapshot file holds them. ``overview_ids``: the papers
-    the overview was written from, so the draft and the post can tell when it no longer fits."""
+    the overview was written from; ``overview_fp``: their overview_fingerprint, so the draft and the post
+    can tell when it no longer fits (a paper left out, or its summary or tags changed)."""
     data = {
         "date": digest.date.isoformat(),
         "total": digest.total,
         "overview": digest.overview,
         "overview_ids": list(overview_ids),
+        "overview_fingerprint": overview_fp,
         "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
         "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
     }
@@ -105,11 +112,19 @@ def overview_basis(digest: Digest) -> tuple[str, ...]:
     return tuple(it.paper.id for it in digest.items if it.enrichment.status == "summarized" and it.enrichment.summary)
 
 
-_PAPER_FIELDS = {f.name for f in fields(Paper)}
+def overview_fingerprint(items: Iterable[DigestItem]) -> str:
+    """Each paper's id, summary and tags, order-insensitive: the overview fits the papers a draft or post
+    shows only while they give the fingerprint of the papers it was written from."""
+    rows = [
+        [it.paper.id, it.enrichment.summary, list(it.enrichment.tags)]
+        for it in sorted(items, key=lambda it: it.paper.id)
+    ]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
-def _paper_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in _PAPER_FIELDS}
+def _basis_fingerprint(digest: Digest, ids: Sequence[str]) -> str:
+    wanted = set(ids)
+    return overview_fingerprint(it for it in digest.items if it.paper.id in wanted)
 
 
 def load_snapshot(out_dir: Path, day: dt.date) -> Digest:
@@ -117,8 +132,59 @@ def load_snapshot(out_dir: Path, day: dt.date) -> Digest:
     return _read_snapshot(out_dir, day)[0]
 
 
-def _read_snapshot(out_dir: Path, day: dt.date) -> tuple[Digest, tuple[str, ...]]:
-    """The snapshot's digest and the ids its overview was written from."""
+# What the snapshot's values must be (it is a file a person can damage), and which keys must be there.
+_STRING, _OPTIONAL, _INTEGER, _STRINGS = "a string", "a string or null", "an integer", "a list of strings"
+_PAPER_KINDS = {
+    "id": _STRING, "title": _STRING, "abstract": _STRING, "upvotes": _INTEGER, "authors": _STRINGS,
+    "organization": _OPTIONAL, "github_repo": _OPTIONAL, "project_page": _OPTIONAL, "published_at": _OPTIONAL,
+    "ai_keywords": _STRINGS,
+}  # fmt: skip
+_ENRICHMENT_KINDS = {
+    "status": _STRING, "origin": _STRING, "summary": _OPTIONAL, "tags": _STRINGS, "new_keywords": _STRINGS,
+    "flag_reason": _OPTIONAL,
+}  # fmt: skip
+_SNAPSHOT_KINDS = {
+    "date": _STRING, "total": _INTEGER, "overview": _OPTIONAL, "overview_ids": _STRINGS,
+    "overview_fingerprint": _STRING, "papers": "a list", "enrichments": "an object",
+}  # fmt: skip
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value)) or ("a list" if isinstance(value, list) else "an object")
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == _STRING:
+        return isinstance(value, str)
+    if kind == _OPTIONAL:
+        return value is None or isinstance(value, str)
+    if kind == _INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _STRINGS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, list) if kind == "a list" else isinstance(value, dict)
+
+
+def _checked(raw: Any, kinds: Mapping[str, str], required: Sequence[str]) -> dict[str, Any]:
+    """The known keys of JSON object ``raw``, lists of strings as tuples; ValueError saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"must be an object, not {_json_type(raw)}")
+    values: dict[str, Any] = {}
+    for key, kind in kinds.items():
+        if key not in raw:
+            if key in required:
+                raise ValueError(f"{key} is missing")
+            continue
+        if not _fits(raw[key], kind):
+            raise ValueError(f"{key} must be {kind}, not {_json_type(raw[key])}")
+        values[key] = tuple(raw[key]) if kind == _STRINGS else raw[key]
+    return values
+
+
+def _read_snapshot(out_dir: Path, day: dt.date) -> tuple[Digest, tuple[str, ...], str]:
+    """The snapshot's digest, the ids its overview was written from and their overview_fingerprint.
+    ReviewError naming the file (and the paper) when it is missing or damaged."""
     path = snapshot_path(out_dir, day)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -128,24 +194,39 @@ def _read_snapshot(out_dir: Path, day: dt.date) -> tuple[Digest, tuple[str, ...]
         ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ReviewError(f"cannot read {path} ({exc}); re-run `paper-digest run --date {day}`.") from exc
+
+    def damaged(problem: str) -> ReviewError:
+        return ReviewError(f"{path}: {problem}; re-run `paper-digest run --date {day}` to rebuild it.")
+
     try:
-        papers = [Paper(**_paper_fields(p)) for p in raw["papers"]]
-        enrichments = {pid: Enrichment.from_json(e) for pid, e in raw["enrichments"].items()}
-        items = tuple(
-            DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(papers, 1)
-        )
-        digest = Digest(
-            date=dt.date.fromisoformat(raw["date"]),
-            items=items,
-            total=int(raw["total"]),
-            overview=raw.get("overview"),
-        )
-        ids = raw.get("overview_ids")  # absent in snapshots written before it was recorded
-        return digest, overview_basis(digest) if ids is None else tuple(str(i) for i in ids)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ReviewError(
-            f"{path} is not a valid snapshot ({exc!r}); re-run `paper-digest run --date {day}`."
-        ) from exc
+        top = _checked(raw, _SNAPSHOT_KINDS, required=("date", "total", "papers", "enrichments"))
+        if top["date"] != day.isoformat():
+            raise ValueError(f"date is {top['date']!r}, not {day}")
+    except ValueError as exc:
+        raise damaged(str(exc)) from None
+    items: list[DigestItem] = []
+    for rank, entry in enumerate(top["papers"], 1):
+        pid = entry.get("id") if isinstance(entry, dict) else None
+        try:
+            paper = Paper(**_checked(entry, _PAPER_KINDS, required=("id", "title", "abstract")))
+            if any(it.paper.id == paper.id for it in items):
+                raise ValueError("listed twice")
+            if paper.id not in top["enrichments"]:
+                raise ValueError("its enrichment is missing")
+            try:
+                e = _checked(top["enrichments"][paper.id], _ENRICHMENT_KINDS, required=("status", "origin"))
+            except ValueError as exc:
+                raise ValueError(f"enrichment: {exc}") from None
+            if e["status"] not in get_args(EnrichmentStatus) or e["origin"] not in get_args(Origin):
+                raise ValueError(f"enrichment: unknown status {e['status']!r} or origin {e['origin']!r}")
+        except ValueError as exc:
+            raise damaged(f"paper {pid if isinstance(pid, str) else f'#{rank}'}: {exc}") from None
+        items.append(DigestItem(rank=rank, paper=paper, enrichment=Enrichment(**e)))
+    digest = Digest(date=day, items=tuple(items), total=top["total"], overview=top.get("overview"))
+    ids = top.get("overview_ids")  # absent in snapshots written before it was recorded
+    ids = overview_basis(digest) if ids is None else ids
+    fp = top.get("overview_fingerprint")  # absent in snapshots that recorded only the ids
+    return digest, ids, _basis_fingerprint(digest, ids) if fp is None else fp
 
 
 # -- the review state ---------------------------------------------------------------------------------
@@ -214,8 +295,12 @@ def _header(day: dt.date) -> str:
     return (
         f"# paper-digest review state for {day}: one table per paper id, in rank order.\n"
         f"# status: {' | '.join(STATUSES)}\n"
-        "# summary/tags are the editor's and win over model_summary/model_tags. Hand edits are fine;\n"
-        f"# `paper-digest review {day} --edit ID --summary TEXT` also checks the text.\n\n"
+        "# summary/tags are the editor's and win over model_summary/model_tags (\"approved\" with them is read\n"
+        f"# as \"edited\"). Hand edits are fine; `paper-digest review {day} --edit ID --summary TEXT` also checks\n"
+        f"# the text. needs-review is cleared with `paper-digest review {day} --approve ID`: a status set by\n"
+        "# hand on a needs-review paper reverts at the next run.\n"
+        "# Comments survive while paper-digest has nothing to change here; when it writes a change, it rewrites\n"
+        "# this file without them.\n\n"
     )
 
 
@@ -237,14 +322,22 @@ def dump_review(state: ReviewState) -> str:
 def load_review(out_dir: Path, day: dt.date, vocab: Vocabulary | None = None) -> ReviewState | None:
     """The date's review state, None when there is none yet. A broken file raises ReviewError naming
     the file and the line; editor tags must be vocabulary names or aliases (mapped to the name)."""
+    return _read_review(out_dir, day, vocab)[0]
+
+
+def _read_review(
+    out_dir: Path, day: dt.date, vocab: Vocabulary | None = None
+) -> tuple[ReviewState | None, bytes | None]:
+    """The review state and the file's bytes as read (both None: no file yet)."""
     path = review_path(out_dir, day)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
-        return None
+        return None, None
     except (OSError, UnicodeDecodeError) as exc:
         raise ReviewError(f"cannot read {path} ({exc}); fix or remove the file.") from exc
-    return parse_review(text, day, where=str(path), vocab=vocab)
+    return parse_review(text, day, where=str(path), vocab=vocab), data
 
 
 def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | None = None) -> ReviewState:
@@ -295,6 +388,11 @@ def _entry_from_table(
         if bad:
             raise fail("tags", _unknown_tags_message(bad, vocab))
         values["tags"] = tags
+    if values.get("summary") is not None or values.get("tags") is not None:
+        # The editor's text wins (the header says so): "approved" would publish the model's instead.
+        for key in ("status", "previous_status"):
+            if values.get(key) == "approved":
+                values[key] = "edited"
     return ReviewEntry(**values)
 
 
@@ -406,17 +504,15 @@ def effective_enrichment(entry: ReviewEntry, *, final: bool) -> Enrichment:
     return chosen
 
 
-def effective_digest(
-    digest: Digest, state: ReviewState, *, final: bool, overview_ids: Sequence[str] | None = None
-) -> Digest:
+def effective_digest(digest: Digest, state: ReviewState, *, final: bool, overview_fp: str | None = None) -> Digest:
     """The digest as the draft (``final=False``: review markers) or the post shows it: editor text wins,
     rejected and vanished papers left out, ranks renumbered 1..N.
 
     The count ("총 N개") drops the papers left out. With ``post.top_n`` it stays the day's count, not the
     listed one: the papers beyond the top N were collected, just not listed. The LLM overview (written
-    from the papers in ``overview_ids``, default: the summarized ones) is dropped when the papers shown
-    are not exactly those: its themes and counts would be stale, and render falls back to one built from
-    the items shown."""
+    from the papers whose overview_fingerprint is ``overview_fp``, default: the summarized ones) is dropped
+    when the papers shown are not exactly those with the same summaries and tags: its themes and counts
+    would be stale, and render falls back to one built from the items shown."""
     items: list[DigestItem] = []
     left_out = 0
     for item in sorted(digest.items, key=lambda it: it.rank):
@@ -429,8 +525,8 @@ def effective_digest(
         else:
             enrichment = effective_enrichment(entry, final=final)
         items.append(DigestItem(rank=len(items) + 1, paper=item.paper, enrichment=enrichment))
-    basis = overview_basis(digest) if overview_ids is None else overview_ids
-    fits = {it.paper.id for it in items} == set(basis)
+    basis = _basis_fingerprint(digest, overview_basis(digest)) if overview_fp is None else overview_fp
+    fits = overview_fingerprint(items) == basis
     return replace(
         digest,
         items=tuple(items),
@@ -439,12 +535,10 @@ def effective_digest(
     )
 
 
-def render_draft(
-    digest: Digest, state: ReviewState, post: PostConfig, overview_ids: Sequence[str] | None = None
-) -> str:
+def render_draft(digest: Digest, state: ReviewState, post: PostConfig, overview_fp: str | None = None) -> str:
     from agent.render import render_post
 
-    return render_post(effective_digest(digest, state, final=False, overview_ids=overview_ids), post, final=False)
+    return render_post(effective_digest(digest, state, final=False, overview_fp=overview_fp), post, final=False)
 
 
 # -- the publish gate ---------------------------------------------------------------------------------
@@ -501,11 +595,14 @@ class Day:
     digest: Digest  # the snapshot
     state: ReviewState  # merged with the snapshot
     vocab: Vocabulary
-    overview_ids: tuple[str, ...] = ()  # the papers the snapshot's overview was written from
+    overview_ids: tuple[str, ...]  # the papers the snapshot's overview was written from
+    overview_fp: str  # their overview_fingerprint
+    parsed: ReviewState | None  # the review file as read (None: no file yet)
+    review_bytes: bytes | None  # its bytes as read: a hand save since then is never overwritten
 
     def final(self) -> Digest:
         """What the post would show."""
-        return effective_digest(self.digest, self.state, final=True, overview_ids=self.overview_ids)
+        return effective_digest(self.digest, self.state, final=True, overview_fp=self.overview_fp)
 
 
 def open_day(out_dir: Path, day: dt.date) -> Day:
@@ -513,9 +610,17 @@ def open_day(out_dir: Path, day: dt.date) -> Day:
     from agent.vocab import load_vocabulary
 
     vocab = load_vocabulary()
-    digest, overview_ids = _read_snapshot(out_dir, day)
-    state = merge_review(load_review(out_dir, day, vocab), digest)
-    return Day(digest=digest, state=state, vocab=vocab, overview_ids=overview_ids)
+    digest, overview_ids, overview_fp = _read_snapshot(out_dir, day)
+    parsed, review_bytes = _read_review(out_dir, day, vocab)
+    return Day(
+        digest=digest,
+        state=merge_review(parsed, digest),
+        vocab=vocab,
+        overview_ids=overview_ids,
+        overview_fp=overview_fp,
+        parsed=parsed,
+        review_bytes=review_bytes,
+    )
 
 
 def _commit(
@@ -528,12 +633,18 @@ def _commit(
     hint: str = "check --out and try again.",
 ) -> None:
     """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
-    ``extra`` as one change (agent.fsutil.write_files: all or none). Call under the lock."""
+    ``extra`` as one change (agent.fsutil.write_files: all or none). Call under the lock, with ``day`` as
+    read under it: the review file is left alone when its state is unchanged (its comments survive), and
+    nothing is written if someone saved it since it was read (ReviewError)."""
     date = day.state.date
-    files = [(snapshot_path(out_dir, date), dump_snapshot(day.digest, day.overview_ids))] if snapshot else []
-    files.append((review_path(out_dir, date), dump_review(day.state)))
-    files.append((_draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_ids)))
-    write_files([*files, *extra], hint=hint)
+    state_file = review_path(out_dir, date)
+    files = []
+    if snapshot:
+        files.append((snapshot_path(out_dir, date), dump_snapshot(day.digest, day.overview_ids, day.overview_fp)))
+    if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
+        files.append((state_file, dump_review(day.state)))
+    files.append((_draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_fp)))
+    write_files([*files, *extra], hint=hint, expect={state_file: day.review_bytes})
 
 
 def record_run(
@@ -554,8 +665,17 @@ def record_run(
     ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
     with date_lock(out_dir, digest.date, lock_timeout):
         vocab = load_vocabulary()
-        state = merge_review(load_review(out_dir, digest.date, vocab), digest)
-        day = Day(digest=digest, state=state, vocab=vocab, overview_ids=ids)
+        parsed, review_bytes = _read_review(out_dir, digest.date, vocab)
+        state = merge_review(parsed, digest)
+        day = Day(
+            digest=digest,
+            state=state,
+            vocab=vocab,
+            overview_ids=ids,
+            overview_fp=_basis_fingerprint(digest, ids),
+            parsed=parsed,
+            review_bytes=review_bytes,
+        )
         files = extra(state) if extra is not None else ()
         _commit(out_dir, day, post, snapshot=True, extra=files, hint="check --out (and --report) and run again.")
     return state

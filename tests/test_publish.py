@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_review import ALPHA, BETA, DAY, EDIT, FLAG, PAPERS, draft, make_cfg, make_digest
+from test_review import ABSTRACT, ALPHA, BETA, DAY, EDIT, FLAG, PAPERS, draft, make_cfg, make_digest
 
 from agent.errors import DigestError, PublishRefused, ReviewError
 from agent.models import Enrichment
@@ -30,6 +30,7 @@ from agent.review import (
 )
 
 POST = f"_posts/{DAY}-hf-daily-papers.md"
+PAPERS_ABSTRACT_BETA = ABSTRACT.format(name="Beta")
 
 
 @pytest.fixture
@@ -249,3 +250,97 @@ def test_a_post_path_that_is_a_directory_is_a_one_line_error(out: Path) -> None:
     )
     assert exc.value.exit_code == 1
     assert os.listdir(out / POST) == [] and os.listdir(out / "_posts") == [Path(POST).name]  # no temp files
+
+
+# -- hand edits the gate must read the editor's way --------------------------------------------------------
+
+
+def test_a_hand_approved_entry_with_an_editors_summary_publishes_the_editors_text(out: Path) -> None:
+    cfg = make_cfg(out)
+    hand_edit(out, "2606.00001", status="approved", summary=EDIT, tags=["RL"])
+    approve(out, DAY, cfg, "all")
+    approve(out, DAY, cfg, "2606.00004")
+    post = publish(out, DAY, cfg).read_text(encoding="utf-8")
+    alpha = "1. **Alpha: Reward Reshaping for Math Reasoning** - 👍 90\n"
+    assert f"{alpha}   - 한 줄 요약: {EDIT}\n   - 태그: `강화학습`\n" in post
+    assert ALPHA not in post
+    assert load_review(out, DAY).entries["2606.00001"].status == "edited"  # type: ignore[union-attr]
+
+
+def test_needs_review_set_to_approved_by_hand_reverts_and_publish_says_how_to_clear_it(out: Path) -> None:
+    cfg = make_cfg(out)
+    approve(out, DAY, cfg, "all")
+    approve(out, DAY, cfg, "2606.00004")
+    changed = make_digest(abstracts={"2606.00002": PAPERS_ABSTRACT_BETA + " Version two fixes an error."})
+    record_run(out, changed, cfg.post)
+    hand_edit(out, "2606.00002", status="approved")
+    record_run(out, changed, cfg.post)  # the next run: the hand-set status does not clear needs-review
+    assert load_review(out, DAY).entries["2606.00002"].status == "needs-review"  # type: ignore[union-attr]
+
+    with pytest.raises(PublishRefused) as exc:
+        publish(out, DAY, cfg)
+    assert str(exc.value) == (
+        "2026-06-12: 1 of 4 papers not reviewed yet (1 needs-review); run `paper-digest review 2026-06-12` "
+        "and clear needs-review with `paper-digest review 2026-06-12 --approve ID` (a status set by hand in the "
+        "review file reverts at the next run), or pass --force."
+    )
+    approve(out, DAY, cfg, "2606.00002")
+    assert publish(out, DAY, cfg).exists()
+
+
+# -- the overview follows the text it was written from --------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["summary", "tags", "regenerate"])
+def test_the_llm_overview_is_dropped_when_a_paper_it_was_written_from_changes(out: Path, change: str) -> None:
+    from test_review import REGENERATED, FakeEnricher
+
+    cfg = make_cfg(out)
+    reject(out, DAY, cfg, "2606.00004")  # the post lists exactly the papers the overview was written from
+    if change == "summary":
+        edit(out, DAY, cfg, "2606.00001", summary=EDIT)
+    elif change == "tags":
+        edit(out, DAY, cfg, "2606.00001", tags="LLM")
+    else:
+        answer = Enrichment(status="summarized", origin="llm", summary=REGENERATED, tags=("강화학습", "수학"))
+        regenerate(out, DAY, cfg, "2606.00001", enricher=FakeEnricher(answer))
+    approve(out, DAY, cfg, "all")
+    llm_overview = make_digest().overview
+    post = publish(out, DAY, cfg).read_text(encoding="utf-8")
+    assert description(post) != llm_overview and f"\n{llm_overview}\n" not in post
+    assert llm_overview not in draft(out).read_text(encoding="utf-8")
+
+
+def test_an_old_snapshot_with_only_overview_ids_still_follows_the_text(out: Path) -> None:
+    cfg = make_cfg(out)
+    path = snapshot_path(out, DAY)
+    old = json.loads(path.read_text(encoding="utf-8"))
+    del old["overview_fingerprint"]  # written before the fingerprint was recorded
+    path.write_text(json.dumps(old, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    llm_overview = make_digest().overview
+
+    reject(out, DAY, cfg, "2606.00004")
+    approve(out, DAY, cfg, "all")
+    assert description(publish(out, DAY, cfg).read_text(encoding="utf-8")) == llm_overview
+
+    edit(out, DAY, cfg, "2606.00002", summary=BETA.replace("Beta는", "Beta 방법은"))
+    assert description(publish(out, DAY, cfg).read_text(encoding="utf-8")) != llm_overview
+    assert "overview_fingerprint" not in json.loads(path.read_text(encoding="utf-8"))  # not rewritten by edit
+
+
+def test_a_hand_save_during_publish_writes_no_post(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent import fsutil
+
+    cfg = make_cfg(out)
+    approve(out, DAY, cfg, "2606.00001,2606.00002,2606.00003,2606.00004")
+    path = review_path(out, DAY)
+    real_stage = fsutil._stage
+
+    def stage_while_the_editor_saves(target: Path, data: bytes) -> str:
+        path.write_text(path.read_text(encoding="utf-8") + "# 저장\n", encoding="utf-8")
+        return real_stage(target, data)
+
+    monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
+    with pytest.raises(ReviewError, match=r"-review\.toml changed while paper-digest was writing it; nothing was"):
+        publish(out, DAY, cfg)
+    assert not (out / POST).exists() and os.listdir(out / "_posts") == []

@@ -521,3 +521,133 @@ def test_a_failed_replace_rolls_back_the_files_already_replaced(out: Path, monke
     with pytest.raises(DigestError, match=r"-hf-daily-papers\.md: No space left on device; nothing was changed"):
         record_run(out, make_digest(summaries={"2606.00003": BETA}), cfg.post)  # snapshot and draft differ
     assert _files(out) == before
+
+
+# -- hand saves, comments and the header -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["approve", "run"])
+def test_a_hand_save_while_the_lock_is_held_is_not_lost(
+    out: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    from agent import fsutil
+
+    path = review_path(out, DAY)
+    saved = path.read_text(encoding="utf-8").replace(
+        '["2606.00002"]\nstatus = "pending"', '["2606.00002"]\nstatus = "rejected"'
+    )
+    before = _files(out)
+    real_stage = fsutil._stage
+
+    def stage_while_the_editor_saves(target: Path, data: bytes) -> str:
+        path.write_text(saved, encoding="utf-8")  # the editor's save lands after paper-digest read the file
+        return real_stage(target, data)
+
+    monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
+    with pytest.raises(ReviewError) as exc:
+        if command == "approve":
+            approve(out, DAY, make_cfg(out), "2606.00001")
+        else:
+            record_run(out, make_digest(summaries={"2606.00003": BETA}), make_cfg(out).post)
+    assert str(exc.value) == (
+        f"{path} changed while paper-digest was writing it; nothing was written; run the command again."
+    )
+    after = _files(out)
+    assert after.pop(path.name) == saved.encode("utf-8")  # the hand save is kept
+    before.pop(path.name)
+    assert after == before  # snapshot and draft as they were, no temporary files
+
+
+def test_a_rerun_that_changes_nothing_keeps_the_editors_comments(out: Path) -> None:
+    path = review_path(out, DAY)
+    text = path.read_text(encoding="utf-8").replace('["2606.00002"]\n', '# 저자에게 확인 중\n["2606.00002"]\n')
+    path.write_text(text, encoding="utf-8")
+    record_run(out, make_digest(), make_cfg(out).post)  # a re-run of a cached day
+    assert path.read_text(encoding="utf-8") == text
+
+    approve(out, DAY, make_cfg(out), "2606.00002")  # a change: the file is rewritten, as its header says
+    rewritten = path.read_text(encoding="utf-8")
+    assert "# 저자에게 확인 중" not in rewritten
+    assert "# Comments survive while paper-digest has nothing to change here; when it writes a change" in rewritten
+
+
+def test_the_header_says_how_to_clear_needs_review(out: Path) -> None:
+    header = review_path(out, DAY).read_text(encoding="utf-8").split("\n\n")[0]
+    assert f"needs-review is cleared with `paper-digest review {DAY} --approve ID`" in header
+    assert "a status set by\n# hand on a needs-review paper reverts at the next run." in header
+
+
+def test_a_hand_approved_entry_with_the_editors_text_is_read_as_edited(out: Path) -> None:
+    path = review_path(out, DAY)
+    text = path.read_text(encoding="utf-8").replace(
+        '["2606.00001"]\nstatus = "pending"', f'["2606.00001"]\nstatus = "approved"\nsummary = "{EDIT}"'
+    )
+    path.write_text(text, encoding="utf-8")
+    entry = load_review(out, DAY).entries["2606.00001"]  # type: ignore[union-attr]
+    assert (entry.status, entry.summary) == ("edited", EDIT)
+    record_run(out, make_digest(), make_cfg(out).post)
+    body = draft(out).read_text(encoding="utf-8")
+    assert EDIT in body and ALPHA not in body
+
+
+# -- a damaged snapshot -----------------------------------------------------------------------------------
+
+
+def _damage(out: Path, change: Any) -> Path:
+    import json
+
+    path = snapshot_path(out, DAY)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+DAMAGES = {
+    "title null": (lambda s: s["papers"][1].update(title=None), "paper 2606.00002: title must be a string, not null"),
+    "upvotes a string": (
+        lambda s: s["papers"][0].update(upvotes="12"),
+        "paper 2606.00001: upvotes must be an integer, not a string",
+    ),
+    "abstract missing": (lambda s: s["papers"][2].pop("abstract"), "paper 2606.00003: abstract is missing"),
+    "authors a string": (
+        lambda s: s["papers"][3].update(authors="Kim"),
+        "paper 2606.00004: authors must be a list of strings, not a string",
+    ),
+    "paper not an object": (lambda s: s["papers"].__setitem__(3, "2606.00004"), "paper #4: must be an object"),
+    "enrichment missing": (
+        lambda s: s["enrichments"].pop("2606.00002"),
+        "paper 2606.00002: its enrichment is missing",
+    ),
+    "enrichment tags a string": (
+        lambda s: s["enrichments"]["2606.00001"].update(tags="RL"),
+        "paper 2606.00001: enrichment: tags must be a list of strings, not a string",
+    ),
+    "enrichment status": (
+        lambda s: s["enrichments"]["2606.00003"].update(status="done"),
+        "paper 2606.00003: enrichment: unknown status 'done'",
+    ),
+    "papers missing": (lambda s: s.pop("papers"), "papers is missing"),
+    "total a string": (lambda s: s.update(total="4"), "total must be an integer, not a string"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_snapshot_names_the_file_and_the_paper(out: Path, damage: str) -> None:
+    from agent.publish import publish
+
+    change, problem = DAMAGES[damage]
+    path = _damage(out, change)
+    cfg = make_cfg(out)
+    for command in (
+        lambda: review_table(out, DAY, cfg),
+        lambda: approve(out, DAY, cfg, "all"),
+        lambda: publish(out, DAY, cfg, force=True),
+    ):
+        with pytest.raises(ReviewError) as exc:
+            command()
+        message = str(exc.value)
+        assert message.startswith(f"{path}: {problem}")
+        assert message.endswith("; re-run `paper-digest run --date 2026-06-12` to rebuild it.")
+        assert "\n" not in message
+    assert not (out / "_posts").exists()

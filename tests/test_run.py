@@ -268,6 +268,28 @@ def test_a_report_under_a_regular_file_fails_before_fetching_or_asking(fake: Fak
     assert fake.requests == [] and not draft(work).exists()
 
 
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("{work}/out/drafts/2026-02-13-hf-daily-papers.md", "draft"),
+        ("out/drafts/2026-02-13-snapshot.json", "snapshot"),  # relative to the working directory
+        ("out/_posts/../drafts/2026-02-13-review.toml", "review file"),
+        ("{work}/out/_posts/2026-02-13-hf-daily-papers.md", "post"),
+        ("out/drafts/.2026-02-13.lock", "lock file"),
+    ],
+)
+def test_a_report_at_one_of_the_days_own_files_is_refused_before_fetching(
+    fake: FakeOpenAI, work: Path, target: str, name: str
+) -> None:
+    report_path = target.format(work=work)
+    result = run(work, "--report", report_path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --report {report_path} would overwrite the {name} of {DATE} (")
+    assert result.stderr.endswith("); give another path (nothing was fetched or written).\n")
+    assert len(result.stderr.splitlines()) == 1
+    assert fake.requests == [] and not (work / "out").exists()
+
+
 def test_a_broken_review_file_fails_before_asking(fake: FakeOpenAI, work: Path) -> None:
     state = work / "out" / "drafts" / f"{DATE}-review.toml"
     state.parent.mkdir(parents=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent import fsutil
-from agent.errors import DigestError
+from agent.errors import DigestError, ReviewError
 from agent.fsutil import unwritable, write_files
 
 
@@ -65,3 +65,39 @@ def test_unchanged_files_are_left_alone(tmp_path: Path) -> None:
     assert same.stat().st_ino == inode  # not replaced: a re-run of a cached day writes nothing new
     assert changed.read_text(encoding="utf-8") == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["changed.md", "same.md"]
+
+
+def test_the_same_target_twice_is_a_programming_error(tmp_path: Path) -> None:
+    target = tmp_path / "drafts" / "d.md"
+    with pytest.raises(ValueError, match=r"d\.md is given more than once"):
+        write_files([(target, "draft\n"), (tmp_path / "x" / ".." / "drafts" / "d.md", "report\n")], hint="h")
+    assert os.listdir(tmp_path) == []  # checked before anything is staged
+
+
+def test_a_file_saved_by_hand_since_it_was_read_stops_the_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    review, draft = tmp_path / "r.toml", tmp_path / "d.md"
+    review.write_text("as read\n", encoding="utf-8")
+    draft.write_text("old draft\n", encoding="utf-8")
+    real_stage = fsutil._stage
+
+    def stage_while_the_editor_saves(path: Path, data: bytes) -> str:
+        review.write_text("saved by hand\n", encoding="utf-8")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
+    with pytest.raises(ReviewError) as exc:
+        write_files([(review, "merged\n"), (draft, "new draft\n")], hint="h", expect={review: b"as read\n"})
+    assert str(exc.value) == (
+        f"{review} changed while paper-digest was writing it; nothing was written; run the command again."
+    )
+    assert review.read_text(encoding="utf-8") == "saved by hand\n"
+    assert draft.read_text(encoding="utf-8") == "old draft\n"
+    assert sorted(os.listdir(tmp_path)) == ["d.md", "r.toml"]  # no temporary files
+
+    new = tmp_path / "new.toml"  # absent when read (None), created meanwhile
+    new.write_text("created by hand\n", encoding="utf-8")
+    with pytest.raises(ReviewError, match="changed while paper-digest was writing it"):
+        write_files([(draft, "newer draft\n")], hint="h", expect={new: None})
+    assert draft.read_text(encoding="utf-8") == "old draft\n"
