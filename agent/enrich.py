@@ -332,7 +332,7 @@ class Enricher:
     # -- the day's overview ------------------------------------------------------------------------------
     async def overview(self, day: dt.date, results: Sequence[Enrichment]) -> str | None:
 
-        # The papers it is written from; agent.review.overview_basis names the same ones.
+        # The papers it is written from; agent.reviewfile.overview_basis names the same ones.
         items = [(e.summary, list(e.tags)) for e in results if e.status == "summarized" and e.summary]
         if not items:
             return None

@@ -65,7 +65,7 @@ def check_outputs(out_dir: Path, day: dt.date, report: Path | None) -> None:
     files, when the draft, its state files or the report cannot be written, or the review file is broken.
     Creates nothing."""
     from agent.lock import lock_path
-    from agent.review import load_review, review_path, snapshot_path
+    from agent.reviewfile import load_review, review_path, snapshot_path
 
     if report is not None:
         own = {
@@ -93,7 +93,8 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     """Write the day's draft and return the run's report. Raises DigestError; nothing is written on failure."""
     from agent.clean import normalize
     from agent.render import rank_papers
-    from agent.review import ReviewState, overview_basis, record_run
+    from agent.review import record_run
+    from agent.reviewfile import ReviewState, overview_basis
     from agent.sources import source_for
 
     started = time.perf_counter()

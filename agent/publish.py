@@ -17,7 +17,8 @@ from agent.config import Config
 from agent.errors import PublishRefused
 from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.review import OPEN_STATUSES, open_day, publish_problems, review_path, without_problems
+from agent.review import open_day, publish_problems, without_problems
+from agent.reviewfile import OPEN_STATUSES, review_path
 
 
 def _post_path(out_dir: Path, day: dt.date) -> Path:

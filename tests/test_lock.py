@@ -55,7 +55,8 @@ def test_lock_is_per_date_and_released_after_the_block(tmp_path: Path) -> None:
 def test_editor_command_waits_then_fails_without_writing(tmp_path: Path) -> None:
     from test_review import draft, make_cfg, make_digest
 
-    from agent.review import approve, record_run, review_path
+    from agent.review import approve, record_run
+    from agent.reviewfile import review_path
 
     record_run(tmp_path, make_digest(), make_cfg(tmp_path).post)
     before = (review_path(tmp_path, DAY).read_bytes(), draft(tmp_path).read_bytes())

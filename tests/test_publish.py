@@ -15,19 +15,8 @@ from agent.errors import DigestError, PublishRefused, ReviewError
 from agent.models import Enrichment
 from agent.publish import publish
 from agent.render import fallback_overview
-from agent.review import (
-    approve,
-    edit,
-    effective_digest,
-    load_review,
-    load_snapshot,
-    record_run,
-    regenerate,
-    reject,
-    review_path,
-    review_table,
-    snapshot_path,
-)
+from agent.review import approve, edit, record_run, regenerate, reject, review_table
+from agent.reviewfile import effective_digest, load_review, load_snapshot, review_path, snapshot_path
 
 POST = f"_posts/{DAY}-hf-daily-papers.md"
 PAPERS_ABSTRACT_BETA = ABSTRACT.format(name="Beta")

@@ -14,19 +14,14 @@ import pytest
 from agent.config import Config
 from agent.errors import DigestError, ReviewError
 from agent.models import Digest, DigestItem, Enrichment, Paper
-from agent.review import (
+from agent.review import approve, edit, record_run, regenerate, reject, review_table
+from agent.reviewfile import (
     NEEDS_REVIEW_REASON,
-    approve,
-    edit,
     effective_digest,
     load_review,
     load_snapshot,
     merge_review,
-    record_run,
-    regenerate,
-    reject,
     review_path,
-    review_table,
     snapshot_path,
 )
 
