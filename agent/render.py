@@ -201,6 +201,7 @@ class _Row:
     affiliation: str
     links: tuple[tuple[Escaped, Escaped], ...]
     abstract: str
+    summary_label: Escaped = Escaped("한 줄 요약")
 
 
 def _row(item: DigestItem, final: bool) -> _Row:
@@ -230,6 +231,8 @@ def _row(item: DigestItem, final: bool) -> _Row:
         affiliation=paper.affiliation if _line(paper.affiliation) else "",
         links=tuple((label, url) for label, url in links if url is not None),
         abstract=paper.abstract if _line(paper.abstract) else "",
+        # A flagged answer is shown to the editor for fixing, labelled so nobody reads it as the summary.
+        summary_label=Escaped("모델 답 (검증 실패, 게시 안 됨)" if e.status == "flagged" else "한 줄 요약"),
     )
 
 

@@ -119,7 +119,7 @@ description: "에이전트(1편) 관련 논문이 많았습니다."
 
 3. **Robust-U1: Can MLLMs Self-Recover?** - 👍 74
    - ⚠️ **검토 필요**: 숫자 24%가 초록에 없음
-   - 한 줄 요약: Robust-U1은 손상된 시각 입력을 스스로 복원한다.
+   - 모델 답 (검증 실패, 게시 안 됨): Robust-U1은 손상된 시각 입력을 스스로 복원한다.
    - 태그: `멀티모달`
    - [HF 페이지](https://huggingface.co/papers/2606.08063) · [논문 링크](https://arxiv.org/abs/2606.08063)
    - Abstract: MLLMs degrade under corruptions.

@@ -147,7 +147,7 @@ def test_strict_with_a_flagged_paper_exits_3_after_writing_the_draft_with_the_ma
     item = text.split(f"**{OPD_TITLE}**")[1].split("\n\n")[0]
     assert "⚠️ **검토 필요**: 검증 실패: 한국어 문장이 아님" in item
     # The model's text is shown to the editor beside the reason (the post never prints a flagged one).
-    assert f"   - 한 줄 요약: {ENGLISH}\n" in item
+    assert f"   - 모델 답 (검증 실패, 게시 안 됨): {ENGLISH}\n" in item
     assert text.count("This paper proposes") == 1
 
     # Without --strict the same (cached) day is a normal run.
