@@ -266,7 +266,7 @@ def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
         if entry.status == "needs-review" and entry.has_edit and entry.model_summary != shown.summary:
             lines.append(f"{'':>5}새 모델 요약: {entry.model_summary or '(없음)'}")
         if entry.flag_reason and entry.status in ("flagged", "pending", "needs-review"):
-            lines.append(f"{'':>5}검증: {entry.flag_reason}")
+            lines.append(f"{'':>5}사유: {entry.flag_reason}")
         if pid in final:
             problems = publish_problems(final[pid], opened.vocab, cfg.llm)
             if problems:

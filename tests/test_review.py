@@ -274,7 +274,7 @@ def test_review_table_shows_rank_status_summary_tags_and_new_keywords(out: Path)
     assert "  -  2606.00002    rejected      강화학습" in lines
     assert "  2  2606.00003    edited        수학" in lines
     assert "     new keywords: reward shaping" in lines
-    assert f"     검증: {FLAG}" in lines
+    assert f"     사유: {FLAG}" in lines
     assert lines[-1] == "left to review: 1 pending, 1 flagged."
 
 
