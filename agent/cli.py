@@ -186,8 +186,7 @@ def publish(
     ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the reviewed post to <out>/_posts/ (refuses while papers are unreviewed or a summary or tag to be
-    published fails the checks, unless --force)."""
+    """Write the reviewed post to <out>/_posts/; refuses while papers are unreviewed or fail the checks."""
     from agent.publish import publish as publish_day
 
     try:
