@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.errors import ConfigError, LLMError
+from agent.validate import parse_answer
 
-__all__ = ["MODES", "Completion", "LLMClient", "LLMUnavailable", "Mode", "parse_json_object"]
+__all__ = ["MODES", "Completion", "LLMClient", "LLMUnavailable", "Mode"]
 
 log = logging.getLogger("paper-digest")
 
@@ -100,8 +101,7 @@ class LLMClient:
         if not (api_key or os.environ.get("OPENAI_API_KEY")):
             if not base_url:
                 raise ConfigError(
-                    "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), "
-                    "or pass --no-llm."
+                    "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
                 )
             api_key = _NO_KEY
         http_client = openai.DefaultAsyncHttpxClient(event_hooks={"request": [self._count_request]})
@@ -202,7 +202,7 @@ class LLMClient:
         reply = (message.content or message.refusal or "") if message else ""
         usage = response.usage
         return Completion(
-            data=parse_json_object(reply),
+            data=parse_answer(reply),
             text=reply,
             prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
             completion_tokens=(usage.completion_tokens or 0) if usage else 0,
@@ -216,9 +216,7 @@ class LLMClient:
 
         retries = f"after {self._max_retries} retries"
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-            return LLMError(
-                f"the LLM endpoint rejected the API key (HTTP {exc.status_code}); check OPENAI_API_KEY."
-            )
+            return LLMError(f"the LLM endpoint rejected the API key (HTTP {exc.status_code}); check OPENAI_API_KEY.")
         if isinstance(exc, openai.NotFoundError):
             return LLMError(
                 f"the LLM endpoint does not serve model {self.model!r} (HTTP 404); "
@@ -230,15 +228,11 @@ class LLMClient:
                 "try again later or raise [llm] timeout_s."
             )
         if isinstance(exc, openai.APIConnectionError):
-            return LLMUnavailable(
-                f"cannot reach the LLM endpoint ({retries}); check OPENAI_BASE_URL and the network."
-            )
+            return LLMUnavailable(f"cannot reach the LLM endpoint ({retries}); check OPENAI_BASE_URL and the network.")
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             if status == 429 and exc.code == "insufficient_quota":
-                return LLMError(
-                    "the LLM account has no quota left (HTTP 429 insufficient_quota); check its billing."
-                )
+                return LLMError("the LLM account has no quota left (HTTP 429 insufficient_quota); check its billing.")
             if status == 429:
                 return LLMUnavailable(
                     f"the LLM endpoint is rate-limiting requests (HTTP 429 {retries}); "
@@ -271,10 +265,3 @@ def _format_refused(status: int, text: str) -> bool:
     if status in (400, 501):
         return any(w in text for w in _FORMAT_WORDS) or any(w in text for w in _UNSUPPORTED_WORDS)
     return False
-
-
-def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The JSON object in a reply (whole text, a ```json fence, or the first {...}); else None."""
-    from agent.validate import parse_answer
-
-    return parse_answer(text)

@@ -25,7 +25,7 @@ import yaml
 from fake_openai import FakeOpenAI, Fault, Reply, constant, cut_json, load_answers, paper_answer
 
 from agent.errors import ConfigError, LLMError
-from agent.llm import Completion, LLMClient, LLMUnavailable, parse_json_object
+from agent.llm import Completion, LLMClient, LLMUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-dummy"
@@ -68,10 +68,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def ask(client: LLMClient, times: int = 1) -> list[Completion]:
     try:
-        return [
-            await client.complete_json(MESSAGES, schema=SCHEMA, schema_name="paper_summary")
-            for _ in range(times)
-        ]
+        return [await client.complete_json(MESSAGES, schema=SCHEMA, schema_name="paper_summary") for _ in range(times)]
     finally:
         await client.aclose()
 
@@ -131,9 +128,7 @@ def test_429_with_retry_after_then_success(vcr: Any) -> None:
     with FakeOpenAI() as fake:
         fake.queue(Fault.rate_limited(retry_after=0.01))
         counted: list[int] = []
-        client = LLMClient(
-            model=MODEL, base_url=fake.base_url, max_retries=3, on_request=lambda: counted.append(1)
-        )
+        client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=3, on_request=lambda: counted.append(1))
         started = time.perf_counter()
         (c,) = run(ask(client))
     assert c.data == EXPECTED
@@ -323,19 +318,7 @@ def test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fake.requests[0].headers["authorization"] == "Bearer no-key"
 
 
-def test_parse_json_object() -> None:
-    assert parse_json_object('{"a": 1}') == {"a": 1}
-    assert parse_json_object('```json\n{"a": 1}\n```') == {"a": 1}
-    assert parse_json_object('Sure! {"a": {"b": 2}} Done.') == {"a": {"b": 2}}
-    assert parse_json_object('{"a": ') is None
-    assert parse_json_object("[1, 2]") is None
-    assert parse_json_object("") is None
-
-
 def test_importing_the_module_does_not_import_the_sdk() -> None:
-    code = (
-        "import sys, agent.llm, agent.prompts\n"
-        "print('openai' in sys.modules, 'langchain_core' in sys.modules)"
-    )
+    code = "import sys, agent.llm, agent.prompts\nprint('openai' in sys.modules, 'langchain_core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
