@@ -203,19 +203,19 @@ def test_cassettes_hold_no_credentials() -> None:
 # -- live against the fake -------------------------------------------------------------------------
 
 
+async def ask_together(client: LLMClient, n: int) -> list[Completion]:
+    """``n`` identical calls in flight at once, then the client closed."""
+    try:
+        return await asyncio.gather(*(client.complete_json(MESSAGES, schema=SCHEMA, schema_name="s") for _ in range(n)))
+    finally:
+        await client.aclose()
+
+
 def test_concurrent_first_calls_settle_the_mode_once() -> None:
     with FakeOpenAI(json_schema=False, latency=0.02) as fake:
         client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=0)
 
-        async def many() -> list[Completion]:
-            try:
-                return await asyncio.gather(
-                    *(client.complete_json(MESSAGES, schema=SCHEMA, schema_name="s") for _ in range(4))
-                )
-            finally:
-                await client.aclose()
-
-        results = run(many())
+        results = run(ask_together(client, 4))
     # Each first call tries json_schema at once (no round trip lost to a probe where it is supported);
     # the refusals settle the fallback once, under a lock, and every later call uses it directly.
     assert [r.mode for r in results] == ["json_object"] * 4
@@ -248,15 +248,7 @@ def test_in_flight_cap_answers_429_and_the_sdk_retries() -> None:
     with FakeOpenAI(max_in_flight=1, latency=0.03, retry_after=0.01) as fake:
         client = LLMClient(model=MODEL, base_url=fake.base_url, max_retries=10)
 
-        async def many() -> list[Completion]:
-            try:
-                return await asyncio.gather(
-                    *(client.complete_json(MESSAGES, schema=SCHEMA, schema_name="s") for _ in range(3))
-                )
-            finally:
-                await client.aclose()
-
-        results = run(many())
+        results = run(ask_together(client, 3))
     assert all(r.data == EXPECTED for r in results)
     assert fake.peak_in_flight == 1
     assert client.requests_sent == len(fake.requests) > 3

@@ -349,8 +349,20 @@ from agent.cli import app
 try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
-    print(json.dumps({m: m in sys.modules for m in ("openai", "langchain_core", "httpx2", "tiktoken")}))
+    print(json.dumps({m: m in sys.modules for m in ("openai", "langchain_core", "httpx2", "tiktoken", "httpx")}))
 """
+
+
+def modules_after_run(work: Path, *extra: str) -> dict[str, bool]:
+    """Run the CLI on the sample day in a fresh interpreter; which heavy modules did it import?"""
+    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
+    args += ["--cache-dir", str(work / "cache"), *extra]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CACHED_RUN, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_a_fully_cached_run_sends_nothing_and_imports_neither_openai_nor_langchain(
@@ -358,15 +370,8 @@ def test_a_fully_cached_run_sends_nothing_and_imports_neither_openai_nor_langcha
 ) -> None:
     assert run(work).exit_code == 0
     sent = len(fake.requests)
-    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
-    args += ["--cache-dir", str(work / "cache"), "--report", str(work / "cached.json")]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CACHED_RUN, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    modules = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert modules == {"openai": False, "langchain_core": False, "httpx2": False, "tiktoken": False}
+    modules = modules_after_run(work, "--report", str(work / "cached.json"))
+    assert modules == {"openai": False, "langchain_core": False, "httpx2": False, "tiktoken": False, "httpx": False}
     data = json.loads((work / "cached.json").read_text(encoding="utf-8"))
     assert data["llm_requests"] == 0 and data["cache_hits"] == 11 and data["summarized"] == 10
     assert len(fake.requests) == sent
@@ -374,15 +379,8 @@ def test_a_fully_cached_run_sends_nothing_and_imports_neither_openai_nor_langcha
 
 def test_an_uncached_run_without_budget_or_verbose_does_not_load_tiktoken(fake: FakeOpenAI, work: Path) -> None:
     """Loading o200k costs ~0.5 s and ~80 MB; nothing uses the count without a budget or -v."""
-    args = ["run", "--date", DATE, "--source", str(SAMPLE), "--out", str(work / "out")]
-    args += ["--cache-dir", str(work / "cache")]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CACHED_RUN, *args], cwd=work, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    modules = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert modules == {"openai": True, "langchain_core": True, "httpx2": True, "tiktoken": False}
+    modules = modules_after_run(work)
+    assert modules == {"openai": True, "langchain_core": True, "httpx2": True, "tiktoken": False, "httpx": False}
     assert len(fake.requests) == 11
 
 
