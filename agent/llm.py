@@ -27,14 +27,14 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.errors import ConfigError, LLMError
 from agent.validate import parse_answer
 
-__all__ = ["MODES", "Completion", "LLMClient", "LLMUnavailable", "Mode"]
+__all__ = ["MODES", "Completion", "LLMClient", "LLMUnavailable", "Mode", "check_credentials"]
 
 log = logging.getLogger("paper-digest")
 
@@ -55,6 +55,15 @@ class LLMUnavailable(LLMError):
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code  # the last HTTP status, None when no response came
+
+
+def check_credentials(env: Mapping[str, str] | None = None) -> None:
+    """ConfigError unless a key or a base URL (Ollama/vLLM need no key) is set; cheap, imports no SDK."""
+    env = os.environ if env is None else env
+    if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
+        raise ConfigError(
+            "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +108,7 @@ class LLMClient:
 
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         if not (api_key or os.environ.get("OPENAI_API_KEY")):
-            if not base_url:
-                raise ConfigError(
-                    "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
-                )
+            check_credentials({"OPENAI_BASE_URL": base_url or ""})
             api_key = _NO_KEY
         http_client = openai.DefaultAsyncHttpxClient(event_hooks={"request": [self._count_request]})
         self._client = openai.AsyncOpenAI(

@@ -13,7 +13,17 @@ from pathlib import Path
 from agent.config import Config
 from agent.errors import ConfigError, DigestError, NoPapersError
 from agent.fsutil import unwritable
+from agent.llm import check_credentials
 from agent.models import Digest, DigestItem, Enrichment, Paper, RunReport, Usage
+from agent.reviewfile import (
+    ReviewState,
+    draft_path,
+    load_review,
+    overview_basis,
+    post_path,
+    review_path,
+    snapshot_path,
+)
 
 log = logging.getLogger("paper-digest")
 
@@ -27,26 +37,10 @@ class RunOptions:
     progress: bool = False  # a progress bar on a terminal
 
 
-def draft_path(out_dir: Path, day: dt.date) -> Path:
-    return out_dir / "drafts" / f"{day.isoformat()}-hf-daily-papers.md"
-
-
-def post_path(out_dir: Path, day: dt.date) -> Path:
-    return out_dir / "_posts" / f"{day.isoformat()}-hf-daily-papers.md"
-
-
 def today_in(tz: str) -> dt.date:
     from zoneinfo import ZoneInfo
 
     return dt.datetime.now(ZoneInfo(tz)).date()
-
-
-def check_llm_credentials(env: dict[str, str] | None = None) -> None:
-    env = dict(os.environ) if env is None else env
-    if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
-        raise ConfigError(
-            "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
-        )
 
 
 def keyword_enrichment(papers: list[Paper]) -> dict[str, Enrichment]:
@@ -65,7 +59,6 @@ def check_outputs(out_dir: Path, day: dt.date, report: Path | None) -> None:
     files, when the draft, its state files or the report cannot be written, or the review file is broken.
     Creates nothing."""
     from agent.lock import lock_path
-    from agent.reviewfile import load_review, review_path, snapshot_path
 
     if report is not None:
         own = {
@@ -94,13 +87,12 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     from agent.clean import normalize
     from agent.render import rank_papers
     from agent.review import record_run
-    from agent.reviewfile import ReviewState, overview_basis
     from agent.sources import source_for
 
     started = time.perf_counter()
     report = RunReport(date=opts.date.isoformat())
     if not opts.no_llm:
-        check_llm_credentials()
+        check_credentials()
     check_outputs(cfg.out_dir, opts.date, opts.report)
 
     source = source_for(

@@ -18,13 +18,7 @@ from agent.errors import PublishRefused
 from agent.fsutil import write_files
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.review import open_day, publish_problems, without_problems
-from agent.reviewfile import OPEN_STATUSES, review_path
-
-
-def _post_path(out_dir: Path, day: dt.date) -> Path:
-    from agent.pipeline import post_path
-
-    return post_path(out_dir, day)
+from agent.reviewfile import OPEN_STATUSES, post_path, review_path
 
 
 def publish(
@@ -70,7 +64,7 @@ def publish(
             )
             final = replace(final, items=items)
         text = render_post(final, cfg.post, final=True)
-        path = _post_path(out_dir, day)
+        path = post_path(out_dir, day)
         try:
             unchanged = path.read_text(encoding="utf-8") == text
         except (OSError, UnicodeDecodeError):

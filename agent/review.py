@@ -35,6 +35,7 @@ from agent.reviewfile import (
     ReviewState,
     ReviewStatus,
     basis_fingerprint,
+    draft_path,
     dump_review,
     dump_snapshot,
     effective_digest,
@@ -141,12 +142,6 @@ def open_day(out_dir: Path, day: dt.date) -> Day:
     )
 
 
-def _draft_path(out_dir: Path, day: dt.date) -> Path:
-    from agent.pipeline import draft_path  # lazy: pipeline imports this module
-
-    return draft_path(out_dir, day)
-
-
 def _commit(
     out_dir: Path,
     day: Day,
@@ -167,7 +162,7 @@ def _commit(
         files.append((snapshot_path(out_dir, date), dump_snapshot(day.digest, day.overview_ids, day.overview_fp)))
     if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
         files.append((state_file, dump_review(day.state)))
-    files.append((_draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_fp)))
+    files.append((draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_fp)))
     write_files([*files, *extra], hint=hint, expect={state_file: day.review_bytes})
 
 
@@ -402,10 +397,10 @@ def regenerate(
     own = enricher is None
     if own:
         from agent.enrich import open_enricher
+        from agent.llm import check_credentials
         from agent.models import Usage
-        from agent.pipeline import check_llm_credentials
 
-        check_llm_credentials()
+        check_credentials()
         enricher = open_enricher(cfg, Usage())
 
     async def ask() -> Enrichment:

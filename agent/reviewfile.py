@@ -52,6 +52,14 @@ _KEEPS_EDIT = " (이전 편집 유지)"
 # -- paths and fingerprints ---------------------------------------------------------------------------
 
 
+def draft_path(out_dir: Path, day: dt.date) -> Path:
+    return out_dir / "drafts" / f"{day.isoformat()}-hf-daily-papers.md"
+
+
+def post_path(out_dir: Path, day: dt.date) -> Path:
+    return out_dir / "_posts" / f"{day.isoformat()}-hf-daily-papers.md"
+
+
 def snapshot_path(out_dir: Path, day: dt.date) -> Path:
     return out_dir / "drafts" / f"{day.isoformat()}-snapshot.json"
 
