@@ -34,6 +34,14 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Config file (default ./paper-digest.toml).")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output directory (default ./outputs).")]
+BlogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--blog",
+        help="A Jekyll blog directory: draft in _drafts/, state in .paper-digest/, post in _posts/ "
+        "(or PAPER_DIGEST_BLOG_DIR, or [blog] dir).",
+    ),
+]
 CacheDirOpt = Annotated[
     Path | None,
     typer.Option(
@@ -70,12 +78,16 @@ def _parse_date(value: str | None, tz: str) -> dt.date:
         raise ConfigError(f"--date {value!r} is not a date; use YYYY-MM-DD.") from None
 
 
-def _load(config: Path | None, out: Path | None, cache_dir: Path | None) -> Config:
+def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: Path | None = None) -> Config:
     from dataclasses import replace
 
+    if out is not None and blog is not None:
+        raise ConfigError("give --out or --blog, not both.")
     cfg = load_config(config)
-    if out is not None:
-        cfg = replace(cfg, out_dir=out)
+    if out is not None:  # a flag beats a blog dir from the environment or the config file
+        cfg = replace(cfg, out_dir=out, blog_dir=None)
+    if blog is not None:
+        cfg = replace(cfg, blog_dir=blog)
     if cache_dir is not None:
         cfg = replace(cfg, cache_dir=cache_dir)
     return cfg
@@ -90,6 +102,7 @@ def run(
         str | None, typer.Option("--source", help="A JSON file in the API's shape instead of the HF API.")
     ] = None,
     out: OutOpt = None,
+    blog: BlogOpt = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="No summaries; tags from keyword rules.")] = False,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", min=1, max=64, help="LLM requests in flight (default 4).")
@@ -114,7 +127,7 @@ def run(
 
     _setup_logging(verbose)
     try:
-        cfg = _load(config, out, cache_dir)
+        cfg = _load(config, out, cache_dir, blog)
         cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
         day = _parse_date(date, cfg.post.timezone)
         opts = RunOptions(date=day, source=source, no_llm=no_llm, report=report, progress=sys.stderr.isatty())
@@ -144,16 +157,19 @@ def review(
     regenerate: Annotated[str | None, typer.Option("--regenerate", help="Ask the LLM again.")] = None,
     note: Annotated[str | None, typer.Option("--note", help="With --regenerate: a note for the LLM.")] = None,
     out: OutOpt = None,
+    blog: BlogOpt = None,
     cache_dir: CacheDirOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """List the day's papers with their review status, or approve / reject / edit / regenerate one."""
     from agent import review as rv
+    from agent.layout import layout_for
 
     _setup_logging(verbose)
     try:
-        cfg = _load(config, out, cache_dir)
+        cfg = _load(config, out, cache_dir, blog)
+        layout = layout_for(cfg)
         day = _parse_date(date, cfg.post.timezone)
         if sum(a is not None for a in (approve, reject, edit, regenerate)) > 1:
             raise ConfigError("give one of --approve, --reject, --edit, --regenerate at a time.")
@@ -162,15 +178,15 @@ def review(
         if note is not None and regenerate is None:
             raise ConfigError("--note goes with --regenerate ID.")
         if approve is not None:
-            message = rv.approve(cfg.out_dir, day, cfg, approve)
+            message = rv.approve(layout, day, cfg, approve)
         elif reject is not None:
-            message = rv.reject(cfg.out_dir, day, cfg, reject)
+            message = rv.reject(layout, day, cfg, reject)
         elif edit is not None:
-            message = rv.edit(cfg.out_dir, day, cfg, edit, summary=summary, tags=tags)
+            message = rv.edit(layout, day, cfg, edit, summary=summary, tags=tags)
         elif regenerate is not None:
-            message = rv.regenerate(cfg.out_dir, day, cfg, regenerate, note=note)
+            message = rv.regenerate(layout, day, cfg, regenerate, note=note)
         else:
-            message = rv.review_table(cfg.out_dir, day, cfg)
+            message = rv.review_table(layout, day, cfg)
     except DigestError as exc:
         _fail(exc)
     typer.echo(message)
@@ -180,18 +196,20 @@ def review(
 def publish(
     date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
     out: OutOpt = None,
+    blog: BlogOpt = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Publish even with unreviewed papers or failed checks (such text is left out)."),
     ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Write the reviewed post to <out>/_posts/; refuses while papers are unreviewed or fail the checks."""
+    """Write the reviewed post to _posts/ (and its _data/papers file); refuses while papers are unreviewed."""
+    from agent.layout import layout_for
     from agent.publish import publish as publish_day
 
     try:
-        cfg = _load(config, out, None)
-        path = publish_day(cfg.out_dir, _parse_date(date, cfg.post.timezone), cfg, force=force)
+        cfg = _load(config, out, None, blog)
+        path = publish_day(layout_for(cfg), _parse_date(date, cfg.post.timezone), cfg, force=force)
     except DigestError as exc:
         _fail(exc)
     typer.echo(str(path))

@@ -71,6 +71,7 @@ class Config:
     hf_max_attempts: int = 5  # HF API retries on 429/5xx/connection errors (Retry-After honoured)
     hf_backoff_s: float = 1.0  # first wait without a Retry-After; doubles per attempt
     cache_dir: Path | None = None  # None = the platform user cache dir
+    blog_dir: Path | None = None  # set: the blog layout there instead of out_dir's (agent.layout)
 
 
 def _coerce(value: Any, kind: str, where: str) -> Any:
@@ -115,7 +116,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         raise ConfigError(f"config file {path} does not exist.")
 
     where = str(path)
-    unknown = sorted(set(raw) - {"post", "llm", "output", "hf", "cache"})
+    unknown = sorted(set(raw) - {"post", "llm", "output", "hf", "cache", "blog"})
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}.")
     post = PostConfig(**_table(raw, "post", _kinds(PostConfig), where))
@@ -141,6 +142,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     hf = _table(raw, "hf", {"endpoint": "str", "max_attempts": "int", "backoff_s": "float"}, where)
     output = _table(raw, "output", {"dir": "str"}, where)
     cache = _table(raw, "cache", {"dir": "str"}, where)
+    blog = _table(raw, "blog", {"dir": "str"}, where)
     cfg = Config(
         post=post,
         llm=llm,
@@ -149,6 +151,7 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         hf_max_attempts=hf.get("max_attempts", 5),
         hf_backoff_s=hf.get("backoff_s", 1.0),
         cache_dir=Path(cache["dir"]) if cache.get("dir") else None,
+        blog_dir=Path(blog["dir"]) if blog.get("dir") else None,
     )
     # The environment beats the file.
     if env.get("HF_ENDPOINT"):
@@ -157,6 +160,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
         cfg = replace(cfg, hf_token=env["HF_TOKEN"])
     if env.get("PAPER_DIGEST_CACHE_DIR"):
         cfg = replace(cfg, cache_dir=Path(env["PAPER_DIGEST_CACHE_DIR"]))
+    if env.get("PAPER_DIGEST_BLOG_DIR"):
+        cfg = replace(cfg, blog_dir=Path(env["PAPER_DIGEST_BLOG_DIR"]))
     if env.get("PAPER_DIGEST_MODEL"):
         cfg = replace(cfg, llm=replace(cfg.llm, model=env["PAPER_DIGEST_MODEL"]))
     _check(cfg, where)

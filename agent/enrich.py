@@ -332,7 +332,7 @@ class Enricher:
     # -- the day's overview ------------------------------------------------------------------------------
     async def overview(self, day: dt.date, results: Sequence[Enrichment]) -> str | None:
 
-        # The papers it is written from; agent.reviewfile.overview_basis names the same ones.
+        # The papers it is written from; agent.state.overview_basis names the same ones.
         items = [(e.summary, list(e.tags)) for e in results if e.status == "summarized" and e.summary]
         if not items:
             return None
@@ -457,3 +457,12 @@ def enrich_day(
         if warnings is not None:
             warnings.extend(enricher.warnings)
     return result
+
+
+def keyword_enrichment(papers: Sequence[Paper]) -> dict[str, Enrichment]:
+    """--no-llm: no summaries; tags from the vocabulary's keyword rules."""
+    vocab = load_vocabulary()
+    return {
+        p.id: Enrichment(status="awaiting", origin="keywords", tags=vocab.match_keywords(p.title, p.abstract))
+        for p in papers
+    }

@@ -35,7 +35,11 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_files(
-    files: Sequence[tuple[Path, str]], *, hint: str, expect: Mapping[Path, bytes | None] | None = None
+    files: Sequence[tuple[Path, str]],
+    *,
+    hint: str,
+    expect: Mapping[Path, bytes | None] | None = None,
+    remove: Sequence[Path] = (),
 ) -> None:
     """Write several files as one change: every file is staged (written to a temporary file beside it)
     before the first is replaced, and if a replacement fails, the files already replaced get their old
@@ -43,7 +47,8 @@ def write_files(
 
     ``expect``: files a person may save meanwhile (the review file), with the bytes they held when read
     (None: absent). Checked right before the first replacement; if one changed, ReviewError and nothing
-    is written, so a hand save is never overwritten. The same target twice is a ValueError (a bug)."""
+    is written, so a hand save is never overwritten. ``remove``: files deleted as part of the change (after
+    the writes; put back if a later step fails). The same target twice is a ValueError (a bug)."""
     twice = [p for p, n in Counter(os.path.realpath(p) for p, _ in files).items() if n > 1]
     if twice:
         raise ValueError(f"write_files: {twice[0]} is given more than once")
@@ -65,13 +70,18 @@ def write_files(
         for current, tmp, old in staged:
             os.replace(tmp, current)
             replaced.append((current, old))
+        for current in remove:
+            old = _old_content(current)
+            if old is not None:
+                os.unlink(current)
+                replaced.append((current, old))
     except BaseException as exc:
         for path, old in reversed(replaced):
             with contextlib.suppress(OSError):
                 if old is None:
                     os.unlink(path)
                 else:
-                    _write_bytes(path, old)
+                    _write_bytes(path, old)  # a replaced file's old content, or a removed file back
         for _, tmp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -15,23 +15,25 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from agent.errors import LockedError
+from agent.fsutil import atomic_write_text
+from agent.layout import STATE_GITIGNORE, Layout
 
 DEFAULT_TIMEOUT = 10.0  # seconds
 
 
-def lock_path(out_dir: Path, day: dt.date) -> Path:
-    return out_dir / "drafts" / f".{day.isoformat()}.lock"
-
-
 @contextmanager
-def date_lock(out_dir: Path, day: dt.date, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Path]:
-    """Hold the date's lock file (created under ``<out>/drafts``); LockedError after ``timeout`` seconds.
+def date_lock(layout: Layout, day: dt.date, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Path]:
+    """Hold the date's lock file (``layout.lock(day)``; its folder is created, and in the blog layout a
+    .gitignore there keeps lock and temporary files out of git); LockedError after ``timeout`` seconds.
 
     Not re-entrant across calls: take it once around a whole read-modify-write, never in a helper.
     """
-    path = lock_path(out_dir, day)
+    path = layout.lock(day)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = layout.gitignore()
+        if ignore is not None and not ignore.exists():
+            atomic_write_text(ignore, STATE_GITIGNORE)
     except OSError as exc:
         raise LockedError(
             f"cannot create {path.parent} for the lock of {day.isoformat()}: {exc.strerror or exc}; "

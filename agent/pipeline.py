@@ -1,4 +1,5 @@
-"""One nightly run: source → normalize → enrich → render → draft (+ report). The CLI's `run` calls `run_digest`."""
+"""One nightly run: source → clean → rank → enrich → review state → render → files (+ report).
+The CLI's `run` calls `run_digest`; `record_run` writes what a run leaves, under the date's lock."""
 
 from __future__ import annotations
 
@@ -7,23 +8,19 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agent.config import Config
+from agent.config import Config, PostConfig
 from agent.errors import ConfigError, DigestError, NoPapersError
 from agent.fsutil import unwritable
+from agent.layout import Layout, layout_for
 from agent.llm import check_credentials
-from agent.models import Digest, DigestItem, Enrichment, Paper, RunReport, Usage
-from agent.reviewfile import (
-    ReviewState,
-    draft_path,
-    load_review,
-    overview_basis,
-    post_path,
-    review_path,
-    snapshot_path,
-)
+from agent.lock import DEFAULT_TIMEOUT, date_lock
+from agent.models import Digest, DigestItem, RunReport, Usage
+from agent.state import ReviewState, basis_fingerprint, merge_review, overview_basis
+from agent.store import Day, commit, load_review, read_review
 
 log = logging.getLogger("paper-digest")
 
@@ -43,57 +40,80 @@ def today_in(tz: str) -> dt.date:
     return dt.datetime.now(ZoneInfo(tz)).date()
 
 
-def keyword_enrichment(papers: list[Paper]) -> dict[str, Enrichment]:
-    """--no-llm: no summaries; tags from the vocabulary's keyword rules."""
-    from agent.vocab import load_vocabulary
-
-    vocab = load_vocabulary()
-    return {
-        p.id: Enrichment(status="awaiting", origin="keywords", tags=vocab.match_keywords(p.title, p.abstract))
-        for p in papers
-    }
-
-
-def check_outputs(out_dir: Path, day: dt.date, report: Path | None) -> None:
+def check_outputs(layout: Layout, day: dt.date, report: Path | None, cache_dir: Path | None = None) -> None:
     """Fail before fetching (and before any LLM spend) when the report would overwrite one of the day's own
-    files, when the draft, its state files or the report cannot be written, or the review file is broken.
-    Creates nothing."""
-    from agent.lock import lock_path
-
+    files, when the draft, its state files or the report cannot be written, when the LLM cache would live
+    inside the blog, or the review file is broken. Creates nothing."""
     if report is not None:
-        own = {
-            "draft": draft_path(out_dir, day),
-            "snapshot": snapshot_path(out_dir, day),
-            "review file": review_path(out_dir, day),
-            "post": post_path(out_dir, day),
-            "lock file": lock_path(out_dir, day),
-        }
-        for name, path in own.items():
+        for name, path in layout.files(day).items():
             if os.path.realpath(report) == os.path.realpath(path):
                 raise ConfigError(
                     f"--report {report} would overwrite the {name} of {day} ({path}); "
                     "give another path (nothing was fetched or written)."
                 )
-    targets = [(p(out_dir, day), "--out") for p in (draft_path, snapshot_path, review_path)]
+    if layout.blog and cache_dir is not None:
+        blog, cache = os.path.realpath(layout.root), os.path.realpath(cache_dir)
+        if cache == blog or cache.startswith(blog + os.sep):
+            raise ConfigError(
+                f"the LLM cache {cache_dir} is inside the blog {layout.root}; keep it outside "
+                "(the default user cache dir, or --cache-dir elsewhere)."
+            )
+    flag = "--blog" if layout.blog else "--out"
+    targets = [(p, flag) for p in (layout.draft(day), layout.snapshot(day), layout.review(day))]
     for path, flag in [*targets, *([(report, "--report")] if report else [])]:
         problem = unwritable(path)
         if problem:
             raise DigestError(f"cannot write {path}: {problem}; check {flag} (nothing was fetched or written).")
-    load_review(out_dir, day)  # ReviewError naming the file and line; record_run checks again under the lock
+    load_review(layout, day)  # ReviewError naming the file and line; record_run checks again under the lock
+
+
+def record_run(
+    layout: Layout,
+    digest: Digest,
+    post: PostConfig,
+    *,
+    overview_ids: Sequence[str] | None = None,
+    extra: Callable[[ReviewState], Sequence[tuple[Path, str]]] | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> ReviewState:
+    """What ``run`` writes, under the date's lock: the snapshot, the merged review state, the draft rendered
+    from both, and ``extra(merged state)`` (the run's report), all or none. Returns the merged state.
+    ``overview_ids``: the papers the digest's overview was written from (default: the summarized ones).
+    A broken review file raises ReviewError, and a failed write DigestError, with nothing changed."""
+    from agent.vocab import load_vocabulary
+
+    ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
+    with date_lock(layout, digest.date, lock_timeout):
+        vocab = load_vocabulary()
+        parsed, review_bytes = read_review(layout, digest.date, vocab)
+        state = merge_review(parsed, digest)
+        day = Day(
+            digest=digest,
+            state=state,
+            vocab=vocab,
+            overview_ids=ids,
+            overview_fp=basis_fingerprint(digest, ids),
+            parsed=parsed,
+            review_bytes=review_bytes,
+        )
+        files = extra(state) if extra is not None else ()
+        flag = "--blog" if layout.blog else "--out"
+        commit(layout, day, post, snapshot=True, extra=files, hint=f"check {flag} (and --report) and run again.")
+    return state
 
 
 def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     """Write the day's draft and return the run's report. Raises DigestError; nothing is written on failure."""
     from agent.clean import normalize
-    from agent.render import rank_papers
-    from agent.review import record_run
+    from agent.rank import rank_papers
     from agent.sources import source_for
 
     started = time.perf_counter()
     report = RunReport(date=opts.date.isoformat())
+    layout = layout_for(cfg)
     if not opts.no_llm:
         check_credentials()
-    check_outputs(cfg.out_dir, opts.date, opts.report)
+    check_outputs(layout, opts.date, opts.report, cfg.cache_dir)
 
     source = source_for(
         opts.source, cfg.hf_endpoint, cfg.hf_token, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s
@@ -112,6 +132,8 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     usage = Usage()
     overview: str | None = None
     if opts.no_llm:
+        from agent.enrich import keyword_enrichment
+
         enrichments = keyword_enrichment(ranked)
     else:
         from agent.enrich import enrich_day
@@ -133,7 +155,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     report.prompt_tokens = usage.prompt_tokens
     report.completion_tokens = usage.completion_tokens
     report.cost_usd = usage.cost_usd
-    report.draft = str(draft_path(cfg.out_dir, opts.date))
+    report.draft = str(layout.draft(opts.date))
 
     def report_file(state: ReviewState) -> list[tuple[Path, str]]:
         # Flagged = what still needs the editor after merging with the review state: a paper already
@@ -145,7 +167,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
 
     # Snapshot + merged review state + draft + report, under the date's lock and all or none: an editor's
     # work is never lost, and a failed write leaves the previous files as they were.
-    record_run(cfg.out_dir, digest, cfg.post, overview_ids=overview_basis(digest), extra=report_file)
+    record_run(layout, digest, cfg.post, overview_ids=overview_basis(digest), extra=report_file)
     return report
 
 

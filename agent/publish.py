@@ -1,38 +1,95 @@
-"""Publish a reviewed day: ``<out>/_posts/<date>-hf-daily-papers.md``, the final post without review markers.
+"""Publish a reviewed day: the final post (no review markers) and the day's data file; the gate before it.
 
-Refuses while any paper is pending, flagged or needs-review (cleared only by ``review DATE --approve ID``),
-or while a paper to be published has a summary that fails validation or tags outside the vocabulary (the
-review file is hand-editable, so its text is checked again here, not trusted) -- unless forced; a forced
-publish leaves such a summary or tag out. Rejected papers are left out, ranks renumbered, editor text used.
-Idempotent: the same review state gives the same bytes, and an unchanged post is not rewritten.
+Refuses while any paper is pending, flagged or needs-review (cleared only by approving it by id), or while a
+paper to be published has a summary that fails validation or tags outside the vocabulary (the review file is
+hand-editable, so its text is checked again here, not trusted) -- unless forced; a forced publish leaves such
+a summary or tag out. Rejected papers are left out, ranks renumbered, editor text used. Idempotent: the same
+review state gives the same bytes, and an unchanged file is not rewritten. In the blog layout the draft
+leaves ``_drafts/`` as the post enters ``_posts/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.config import Config
+from agent.config import Config, LLMConfig
 from agent.errors import PublishRefused
-from agent.fsutil import write_files
+from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.review import open_day, publish_problems, without_problems
-from agent.reviewfile import OPEN_STATUSES, post_path, review_path
+from agent.models import DigestItem, Paper
+from agent.state import OPEN_STATUSES
+from agent.store import open_day
+from agent.vocab import MAX_TAGS, canonicalize
+
+if TYPE_CHECKING:
+    from agent.vocab import Vocabulary
+
+
+# -- the gate -----------------------------------------------------------------------------------------
+
+
+def summary_problems(paper: Paper, summary: str, llm: LLMConfig) -> list[str]:
+    """What validate_summary finds in a summary of ``paper`` (the model's, an editor's, or a hand edit)."""
+    from agent.validate import validate_summary
+
+    return validate_summary(
+        summary,
+        abstract=paper.title + "\n" + paper.abstract,
+        min_chars=llm.summary_min_chars,
+        max_chars=llm.summary_max_chars,
+    )
+
+
+def tag_problems(tags: Sequence[str], vocab: Vocabulary) -> list[str]:
+    canonical, unknown = canonicalize(vocab, tags)
+    if unknown:
+        return [f"tag(s) not in the vocabulary: {', '.join(unknown)} (see prompts/tags.toml)"]
+    if canonical != tuple(tags):
+        return [f"tags {', '.join(tags)} are not the vocabulary's names (use: {', '.join(canonical)})"]
+    if len(canonical) > MAX_TAGS:
+        return [f"{len(canonical)} tags (at most {MAX_TAGS})"]
+    return []
+
+
+def publish_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> list[str]:
+    """Why an item of the final digest cannot be published as it is; [] when it can. The review file is
+    human-editable, so what it holds is checked here rather than trusted: the summary the post would
+    print (render prints "summarized" ones) and the tags."""
+    e = item.enrichment
+    problems: list[str] = []
+    if e.status == "summarized" and e.summary:
+        problems += [f"summary: {p}" for p in summary_problems(item.paper, e.summary, llm)]
+    problems += [f"tags: {p}" for p in tag_problems(e.tags, vocab)]
+    return problems
+
+
+def without_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> DigestItem:
+    """A forced publish: the item without a summary that fails validation and without unknown tags."""
+    e = item.enrichment
+    summary = e.summary if e.summary and not summary_problems(item.paper, e.summary, llm) else None
+    tags = canonicalize(vocab, e.tags)[0][:MAX_TAGS]
+    return replace(item, enrichment=replace(e, summary=summary, tags=tags))
+
+
+# -- publishing ---------------------------------------------------------------------------------------
 
 
 def publish(
-    out_dir: Path, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
+    layout: Layout, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
 ) -> Path:
-    """Write the day's final post atomically and return its path. PublishRefused while papers are unreviewed
-    or fail the checks (unless ``force``) or when every paper is rejected; ReviewError when the day has no run
-    or a broken review file; DigestError when the post cannot be written."""
-    from dataclasses import replace
+    """Write the day's final post and data file atomically and return the post's path. PublishRefused while
+    papers are unreviewed or fail the checks (unless ``force``) or when every paper is rejected; ReviewError
+    when the day has no run or a broken review file; DigestError when a file cannot be written."""
+    from agent.fsutil import write_files
+    from agent.render import render_data_file, render_post
 
-    from agent.render import render_post
-
-    with date_lock(out_dir, day, lock_timeout):
-        opened = open_day(out_dir, day)
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
         entries = opened.state.entries
         unreviewed: Counter[str] = Counter(e.status for e in entries.values() if e.status in OPEN_STATUSES)
         if unreviewed and not force:
@@ -63,14 +120,15 @@ def publish(
                 without_problems(it, opened.vocab, cfg.llm) if it.paper.id in problems else it for it in final.items
             )
             final = replace(final, items=items)
-        text = render_post(final, cfg.post, final=True)
-        path = post_path(out_dir, day)
-        try:
-            unchanged = path.read_text(encoding="utf-8") == text
-        except (OSError, UnicodeDecodeError):
-            unchanged = False
-        if not unchanged:
-            # The post must show the review file as read: a hand save meanwhile stops the publish.
-            expect = {review_path(out_dir, day): opened.review_bytes}
-            write_files([(path, text)], hint="check --out and publish again.", expect=expect)
-    return path
+        files = [
+            (layout.post(day), render_post(final, cfg.post, final=True)),
+            (layout.data_file(day), render_data_file(final, cfg.post)),
+        ]
+        # The post must show the review file as read: a hand save meanwhile stops the publish.
+        write_files(
+            files,
+            hint="check --out and publish again.",
+            expect={layout.review(day): opened.review_bytes},
+            remove=[layout.draft(day)] if layout.blog else [],
+        )
+    return layout.post(day)

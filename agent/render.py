@@ -28,7 +28,7 @@ import jinja2
 
 from agent.clean import clean_text as _clean_text
 from agent.config import PostConfig
-from agent.models import Digest, DigestItem, Paper
+from agent.models import Digest, DigestItem
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TITLE_PREFIX = "Hugging Face Daily Papers - "
@@ -144,17 +144,6 @@ def safe_url(url: str | None) -> Escaped | None:
     return Escaped(quote(url, safe=_URL_SAFE))
 
 
-def rank_papers(papers: Sequence[Paper], top_n: int = 0) -> list[Paper]:
-    """Most upvoted first, ties by id; one entry per paper id (its most upvoted copy); ``top_n`` 0 = all."""
-    ranked: list[Paper] = []
-    seen: set[str] = set()
-    for paper in sorted(papers, key=lambda p: (-p.upvotes, p.id)):
-        if paper.id not in seen:
-            seen.add(paper.id)
-            ranked.append(paper)
-    return ranked[:top_n] if top_n > 0 else ranked
-
-
 def _tag_counts(digest: Digest) -> list[tuple[str, int]]:
     """The day's tags, most frequent first, ties by first appearance in rank order."""
     counts: Counter[str] = Counter()
@@ -264,10 +253,13 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _front_matter_date(day: dt.date, post: PostConfig) -> Escaped:
+def _post_time(day: dt.date, post: PostConfig) -> dt.datetime:
     hour, minute, second = ([int(p) for p in post.post_time.split(":")] + [0])[:3]
-    when = dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=ZoneInfo(post.timezone))
-    return Escaped(when.strftime("%Y-%m-%d %H:%M:%S %z"))
+    return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=ZoneInfo(post.timezone))
+
+
+def _front_matter_date(day: dt.date, post: PostConfig) -> Escaped:
+    return Escaped(_post_time(day, post).strftime("%Y-%m-%d %H:%M:%S %z"))
 
 
 def _check_items(items: Sequence[DigestItem]) -> None:
@@ -300,3 +292,46 @@ def render_post(digest: Digest, post: PostConfig, *, final: bool = False) -> str
         )
     )
     return text.replace("\r\n", "\n").rstrip("\n") + "\n"
+
+
+def render_data_file(digest: Digest, post: PostConfig) -> str:
+    """The day's data file (``_data/papers/daily-<date>.json``) from the final digest: the keys the blog
+    already uses, then the enrichment, in a fixed order; UTF-8. Only validated summaries are published
+    (as in the post). ``crawled_at`` is the post's date and time, so the same review state gives the same
+    bytes."""
+    import json
+
+    papers = []
+    for item in sorted(digest.items, key=lambda it: it.rank):
+        paper, e = item.paper, item.enrichment
+        row: dict[str, Any] = {
+            "title": paper.title,
+            "url": paper.hf_url,
+            "published": paper.published_at,
+            "likes": paper.upvotes,
+            "institution": paper.affiliation,
+            "paper_link": paper.arxiv_url,
+        }
+        if paper.github_repo:
+            row["code_link"] = paper.github_repo
+        row |= {
+            "abstract": paper.abstract,
+            "id": paper.id,
+            "rank": item.rank,
+            "summary_ko": e.summary if e.status == "summarized" and e.summary else None,
+            "tags": list(e.tags),
+            "organization": paper.organization,
+            "authors": list(paper.authors),
+        }
+        if paper.project_page:
+            row["project_page"] = paper.project_page
+        papers.append(row)
+    overview = digest.overview if digest.overview and _line(digest.overview) else fallback_overview(digest)
+    data = {
+        "date": digest.date.isoformat(),
+        "crawled_at": _post_time(digest.date, post).isoformat(),
+        "total_papers": digest.total,
+        "overview_ko": overview,
+        "papers": papers,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

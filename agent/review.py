@@ -1,7 +1,7 @@
-"""Editorial review: what ``run`` records (record_run) and the editor's commands (review_table, approve, reject,
-edit, regenerate) on the per-date files of agent.reviewfile, and the publish gate (publish_problems).
+"""Editorial review: the editor's commands (review_table, approve, reject, edit, regenerate) on a day opened
+from its files (agent.store.open_day; paths in agent.layout, the state's rules in agent.state).
 
-``run`` and the commands that change a day write its snapshot, review state and draft under the date's lock
+The commands that change a day write its snapshot, review state and draft under the date's lock
 (agent.lock) as one change (agent.fsutil.write_files: all of them or none); review_table only reads.
 
 A hand save of the review file while a command holds the lock is never overwritten: the command stops
@@ -17,187 +17,31 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, cast
 
-from agent.config import Config, LLMConfig, PostConfig
+from agent.config import Config, LLMConfig
 from agent.errors import ReviewError
-from agent.fsutil import write_files
+from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.models import Digest, DigestItem, Enrichment, Paper
-from agent.reviewfile import (
+from agent.models import Enrichment, Paper
+from agent.publish import publish_problems, summary_problems
+from agent.state import (
     DONE_STATUSES,
     OPEN_STATUSES,
     STATUSES,
     ReviewEntry,
-    ReviewState,
     ReviewStatus,
-    basis_fingerprint,
-    draft_path,
-    dump_review,
-    dump_snapshot,
-    effective_digest,
     effective_enrichment,
     fingerprint,
-    merge_review,
     open_status,
-    overview_basis,
-    read_review,
-    read_snapshot,
-    render_draft,
-    review_path,
-    snapshot_path,
     timestamp,
-    unknown_tags_message,
 )
-from agent.vocab import canonicalize
+from agent.store import Day, commit, open_day, unknown_tags_message
+from agent.vocab import MAX_TAGS, canonicalize
 
-if TYPE_CHECKING:
-    from agent.vocab import Vocabulary
-
-MAX_EDITOR_TAGS = 3
-
-
-# -- the publish gate ---------------------------------------------------------------------------------
-
-
-def summary_problems(paper: Paper, summary: str, llm: LLMConfig) -> list[str]:
-    """What validate_summary finds in a summary of ``paper`` (the model's, an editor's, or a hand edit)."""
-    from agent.validate import validate_summary
-
-    return validate_summary(
-        summary,
-        abstract=paper.title + "\n" + paper.abstract,
-        min_chars=llm.summary_min_chars,
-        max_chars=llm.summary_max_chars,
-    )
-
-
-def tag_problems(tags: Sequence[str], vocab: Vocabulary) -> list[str]:
-    canonical, unknown = canonicalize(vocab, tags)
-    if unknown:
-        return [f"tag(s) not in the vocabulary: {', '.join(unknown)} (see prompts/tags.toml)"]
-    if canonical != tuple(tags):
-        return [f"tags {', '.join(tags)} are not the vocabulary's names (use: {', '.join(canonical)})"]
-    if len(canonical) > MAX_EDITOR_TAGS:
-        return [f"{len(canonical)} tags (at most {MAX_EDITOR_TAGS})"]
-    return []
-
-
-def publish_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> list[str]:
-    """Why an item of the final digest cannot be published as it is; [] when it can. The review file is
-    human-editable, so what it holds is checked here rather than trusted: the summary the post would
-    print (render prints "summarized" ones) and the tags."""
-    e = item.enrichment
-    problems: list[str] = []
-    if e.status == "summarized" and e.summary:
-        problems += [f"summary: {p}" for p in summary_problems(item.paper, e.summary, llm)]
-    problems += [f"tags: {p}" for p in tag_problems(e.tags, vocab)]
-    return problems
-
-
-def without_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> DigestItem:
-    """A forced publish: the item without a summary that fails validation and without unknown tags."""
-    e = item.enrichment
-    summary = e.summary if e.summary and not summary_problems(item.paper, e.summary, llm) else None
-    tags = canonicalize(vocab, e.tags)[0][:MAX_EDITOR_TAGS]
-    return replace(item, enrichment=replace(e, summary=summary, tags=tags))
-
-
-# -- the day, opened and committed ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Day:
-    digest: Digest  # the snapshot
-    state: ReviewState  # merged with the snapshot
-    vocab: Vocabulary
-    overview_ids: tuple[str, ...]  # the papers the snapshot's overview was written from
-    overview_fp: str  # their overview_fingerprint
-    parsed: ReviewState | None  # the review file as read (None: no file yet)
-    review_bytes: bytes | None  # its bytes as read: a hand save since then is never overwritten
-
-    def final(self) -> Digest:
-        """What the post would show."""
-        return effective_digest(self.digest, self.state, final=True, overview_fp=self.overview_fp)
-
-
-def open_day(out_dir: Path, day: dt.date) -> Day:
-    """Snapshot + review state, merged (the state file may not exist yet). Reads only."""
-    from agent.vocab import load_vocabulary
-
-    vocab = load_vocabulary()
-    digest, overview_ids, overview_fp = read_snapshot(out_dir, day)
-    parsed, review_bytes = read_review(out_dir, day, vocab)
-    return Day(
-        digest=digest,
-        state=merge_review(parsed, digest),
-        vocab=vocab,
-        overview_ids=overview_ids,
-        overview_fp=overview_fp,
-        parsed=parsed,
-        review_bytes=review_bytes,
-    )
-
-
-def _commit(
-    out_dir: Path,
-    day: Day,
-    post: PostConfig,
-    *,
-    snapshot: bool = False,
-    extra: Sequence[tuple[Path, str]] = (),
-    hint: str = "check --out and try again.",
-) -> None:
-    """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
-    ``extra`` as one change (agent.fsutil.write_files: all or none). Call under the lock, with ``day`` as
-    read under it: the review file is left alone when its state is unchanged (its comments survive), and
-    nothing is written if someone saved it since it was read (ReviewError)."""
-    date = day.state.date
-    state_file = review_path(out_dir, date)
-    files = []
-    if snapshot:
-        files.append((snapshot_path(out_dir, date), dump_snapshot(day.digest, day.overview_ids, day.overview_fp)))
-    if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
-        files.append((state_file, dump_review(day.state)))
-    files.append((draft_path(out_dir, date), render_draft(day.digest, day.state, post, day.overview_fp)))
-    write_files([*files, *extra], hint=hint, expect={state_file: day.review_bytes})
-
-
-def record_run(
-    out_dir: Path,
-    digest: Digest,
-    post: PostConfig,
-    *,
-    overview_ids: Sequence[str] | None = None,
-    extra: Callable[[ReviewState], Sequence[tuple[Path, str]]] | None = None,
-    lock_timeout: float = DEFAULT_TIMEOUT,
-) -> ReviewState:
-    """What ``run`` writes, under the date's lock: the snapshot, the merged review state, the draft rendered
-    from both, and ``extra(merged state)`` (the run's report), all or none. Returns the merged state.
-    ``overview_ids``: the papers the digest's overview was written from (default: the summarized ones).
-    A broken review file raises ReviewError, and a failed write DigestError, with nothing changed."""
-    from agent.vocab import load_vocabulary
-
-    ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
-    with date_lock(out_dir, digest.date, lock_timeout):
-        vocab = load_vocabulary()
-        parsed, review_bytes = read_review(out_dir, digest.date, vocab)
-        state = merge_review(parsed, digest)
-        day = Day(
-            digest=digest,
-            state=state,
-            vocab=vocab,
-            overview_ids=ids,
-            overview_fp=basis_fingerprint(digest, ids),
-            parsed=parsed,
-            review_bytes=review_bytes,
-        )
-        files = extra(state) if extra is not None else ()
-        _commit(out_dir, day, post, snapshot=True, extra=files, hint="check --out (and --report) and run again.")
-    return state
+__all__ = ["Day", "approve", "edit", "open_day", "regenerate", "reject", "review_table"]
 
 
 def _entry(day: Day, paper_id: str, action: str) -> ReviewEntry:
@@ -239,9 +83,9 @@ def _next_step(day: Day, llm: LLMConfig) -> str:
 # -- the editor's commands ----------------------------------------------------------------------------
 
 
-def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
+def review_table(layout: Layout, day: dt.date, cfg: Config) -> str:
     """The review table the CLI prints: rank (in the post), id, status, summary and tags; new keywords."""
-    opened = open_day(out_dir, day)
+    opened = open_day(layout, day)
     state = opened.state
     final = {it.paper.id: it for it in opened.final().items}
     ranks = {pid: it.rank for pid, it in final.items()}
@@ -270,12 +114,12 @@ def review_table(out_dir: Path, day: dt.date, cfg: Config) -> str:
             lines.append(f"{'':>5}메모: {entry.note}")
         if entry.new_keywords:
             lines.append(f"{'':>5}new keywords: {', '.join(entry.new_keywords)}")
-    lines += ["", f"review file: {review_path(out_dir, day)}", _next_step(opened, cfg.llm)]
+    lines += ["", f"review file: {layout.review(day)}", _next_step(opened, cfg.llm)]
     return "\n".join(lines)
 
 
 def approve(
-    out_dir: Path,
+    layout: Layout,
     day: dt.date,
     cfg: Config,
     ids: str | Sequence[str],
@@ -288,8 +132,8 @@ def approve(
     wanted = [i for i in wanted if i]
     if not wanted:
         raise ReviewError("--approve needs a paper id or 'all'.")
-    with date_lock(out_dir, day, lock_timeout):
-        opened = open_day(out_dir, day)
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
         entries = opened.state.entries
         if wanted == ["all"]:
             targets = [pid for pid, e in entries.items() if e.status in ("pending", "needs-review")]
@@ -305,7 +149,7 @@ def approve(
             status: ReviewStatus = "edited" if entry.has_edit else "approved"
             opened = _with_entry(opened, pid, replace(entry, status=status, abstract_sha=sha[pid]))
         if targets:
-            _commit(out_dir, opened, cfg.post)
+            commit(layout, opened, cfg.post)
     done = f"approved {len(targets)} paper(s)" + (f": {', '.join(targets)}" if 0 < len(targets) <= 5 else "")
     if wanted == ["all"]:
         flagged = [pid for pid, e in opened.state.entries.items() if e.status == "flagged"]
@@ -320,18 +164,18 @@ def approve(
 
 
 def reject(
-    out_dir: Path, day: dt.date, cfg: Config, paper_id: str, *, lock_timeout: float = DEFAULT_TIMEOUT
+    layout: Layout, day: dt.date, cfg: Config, paper_id: str, *, lock_timeout: float = DEFAULT_TIMEOUT
 ) -> str:
-    with date_lock(out_dir, day, lock_timeout):
-        opened = open_day(out_dir, day)
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
         entry = _entry(opened, paper_id, "reject")
         opened = _with_entry(opened, paper_id, replace(entry, status="rejected"))
-        _commit(out_dir, opened, cfg.post)
+        commit(layout, opened, cfg.post)
     return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened, cfg.llm)}"
 
 
 def edit(
-    out_dir: Path,
+    layout: Layout,
     day: dt.date,
     cfg: Config,
     paper_id: str,
@@ -344,8 +188,8 @@ def edit(
     tags must be vocabulary names or aliases (1–3). ReviewError (nothing written) otherwise."""
     if summary is None and tags is None:
         raise ReviewError("--edit needs --summary TEXT and/or --tags a,b.")
-    with date_lock(out_dir, day, lock_timeout):
-        opened = open_day(out_dir, day)
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
         entry = _entry(opened, paper_id, "edit")
         paper = _paper(opened, paper_id)
         changes: dict[str, Any] = {"status": "edited", "abstract_sha": fingerprint(paper.abstract)}
@@ -362,13 +206,13 @@ def edit(
                 raise ReviewError(
                     f"tags for {paper_id} not accepted: {unknown_tags_message(unknown, opened.vocab)}."
                 )
-            if not 1 <= len(canonical) <= MAX_EDITOR_TAGS:
+            if not 1 <= len(canonical) <= MAX_TAGS:
                 raise ReviewError(
-                    f"tags for {paper_id} not accepted: give 1–{MAX_EDITOR_TAGS} tags, not {len(canonical)}."
+                    f"tags for {paper_id} not accepted: give 1–{MAX_TAGS} tags, not {len(canonical)}."
                 )
             changes["tags"] = canonical
         opened = _with_entry(opened, paper_id, replace(entry, **changes))
-        _commit(out_dir, opened, cfg.post)
+        commit(layout, opened, cfg.post)
     shown = effective_enrichment(opened.state.entries[paper_id], final=True)
     return (
         f"edited {paper_id}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {_next_step(opened, cfg.llm)}"
@@ -376,7 +220,7 @@ def edit(
 
 
 def regenerate(
-    out_dir: Path,
+    layout: Layout,
     day: dt.date,
     cfg: Config,
     paper_id: str,
@@ -390,7 +234,7 @@ def regenerate(
     replaces any editor edit of that paper. ``enricher``: anything with ``async summarize(paper, *, note,
     use_cache)``; default: one built from ``cfg`` (needs LLM credentials). Its client is closed afterwards."""
     note = note.strip() if note and note.strip() else None
-    before = open_day(out_dir, day)  # no lock: validate the id and read the paper
+    before = open_day(layout, day)  # no lock: validate the id and read the paper
     _entry(before, paper_id, "regenerate")
     paper = _paper(before, paper_id)
 
@@ -417,8 +261,8 @@ def regenerate(
         if own:
             enricher.cache.close()
 
-    with date_lock(out_dir, day, lock_timeout):
-        opened = open_day(out_dir, day)
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
         entry = _entry(opened, paper_id, "regenerate")
         current = _paper(opened, paper_id)
         if fingerprint(current.abstract) != fingerprint(paper.abstract):
@@ -440,7 +284,7 @@ def regenerate(
             replace(it, enrichment=result) if it.paper.id == paper_id else it for it in opened.digest.items
         )
         opened = replace(opened, digest=replace(opened.digest, items=items))
-        _commit(out_dir, opened, cfg.post, snapshot=True)
+        commit(layout, opened, cfg.post, snapshot=True)
 
     if result.status == "flagged":
         text = f"regenerated {paper_id}: flagged ({result.flag_reason})"

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from agent.vocab import canonicalize
+from agent.vocab import MAX_TAGS, canonicalize
 
-MAX_TAGS = 3
 MAX_NEW_KEYWORDS = 5
 MAX_KEYWORD_CHARS = 40
 MIN_HANGUL_SHARE = 0.5

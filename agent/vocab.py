@@ -25,6 +25,7 @@ DEFAULT_VOCABULARY = PROMPTS_DIR / "tags.toml"
 TITLE_WEIGHT = 3
 ABSTRACT_CAP = 3  # abstract hits counted per tag, at most: a long abstract must not outvote the title
 MIN_SCORE = 2  # one passing abstract mention is not enough to tag a paper
+MAX_TAGS = 3  # tags per paper, at most: the model's, the keyword rules' and an editor's
 
 # Names go unquoted into YAML front matter and inside Markdown code spans, so they stay plain words.
 _NAME_RE = re.compile(r"^[^\W_][\w ./+-]*$")
@@ -107,7 +108,7 @@ class Vocabulary:
         """The canonical name for a name or alias, ignoring case and spacing; None when unknown."""
         return self._by_key.get(_key(name))
 
-    def match_keywords(self, title: str, abstract: str, limit: int = 3) -> tuple[str, ...]:
+    def match_keywords(self, title: str, abstract: str, limit: int = MAX_TAGS) -> tuple[str, ...]:
         """Up to ``limit`` canonical names whose keyword rules fire, best first (ties: file order)."""
         scored: list[tuple[int, int, str]] = []
         for order, (name, rule) in enumerate(self._rules):

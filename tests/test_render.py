@@ -10,13 +10,13 @@ import pytest
 
 from agent.config import PostConfig
 from agent.models import Digest, DigestItem, Enrichment, Paper
+from agent.rank import rank_papers
 from agent.render import (
     Escaped,
     _environment,
     escape_markdown,
     fallback_overview,
     post_tags,
-    rank_papers,
     render_post,
     safe_url,
 )
@@ -234,14 +234,6 @@ def test_rank_by_upvotes_then_id_and_top_n() -> None:
     assert [p.id for p in rank_papers(papers, top_n=2)] == ["2606.9", "2606.1"]
     assert [p.id for p in rank_papers(papers, top_n=10)] == ["2606.9", "2606.1", "2606.3", "2606.2"]
     assert rank_papers([]) == []
-
-
-def test_rank_keeps_one_entry_per_paper_id() -> None:
-    papers = [
-        Paper(id="x", title="old", abstract="", upvotes=1),
-        Paper(id="x", title="new", abstract="", upvotes=7),
-    ]
-    assert [(p.id, p.title) for p in rank_papers(papers)] == [("x", "new")]
 
 
 def test_render_rejects_inconsistent_ranks_or_duplicate_ids() -> None:

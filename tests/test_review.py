@@ -13,17 +13,12 @@ import pytest
 
 from agent.config import Config
 from agent.errors import DigestError, ReviewError
+from agent.layout import Layout
 from agent.models import Digest, DigestItem, Enrichment, Paper
-from agent.review import approve, edit, record_run, regenerate, reject, review_table
-from agent.reviewfile import (
-    NEEDS_REVIEW_REASON,
-    effective_digest,
-    load_review,
-    load_snapshot,
-    merge_review,
-    review_path,
-    snapshot_path,
-)
+from agent.pipeline import record_run
+from agent.review import approve, edit, regenerate, reject, review_table
+from agent.state import NEEDS_REVIEW_REASON, effective_digest, merge_review
+from agent.store import load_review, read_snapshot
 
 DAY = dt.date(2026, 6, 12)
 ABSTRACT = (
@@ -85,14 +80,14 @@ def draft(out: Path) -> Path:
 
 
 def statuses(out: Path) -> dict[str, str]:
-    state = load_review(out, DAY)
+    state = load_review(Layout(out), DAY)
     assert state is not None
     return {pid: e.status for pid, e in state.entries.items()}
 
 
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
-    record_run(tmp_path, make_digest(), make_cfg(tmp_path).post)
+    record_run(Layout(tmp_path), make_digest(), make_cfg(tmp_path).post)
     return tmp_path
 
 
@@ -100,14 +95,14 @@ def out(tmp_path: Path) -> Path:
 
 
 def test_first_run_writes_snapshot_state_and_draft(out: Path) -> None:
-    assert load_snapshot(out, DAY) == make_digest()
+    assert read_snapshot(Layout(out), DAY)[0] == make_digest()
     assert statuses(out) == {
         "2606.00001": "pending",
         "2606.00002": "pending",
         "2606.00003": "pending",
         "2606.00004": "flagged",
     }
-    text = review_path(out, DAY).read_text(encoding="utf-8")
+    text = Layout(out).review(DAY).read_text(encoding="utf-8")
     assert '["2606.00001"]\nstatus = "pending"\n' in text
     assert 'new_keywords = [\n    "reward shaping",\n]' in text or 'new_keywords = ["reward shaping"]' in text
     body = draft(out).read_text(encoding="utf-8")
@@ -123,12 +118,12 @@ def test_merge_is_idempotent() -> None:
 
 def test_edit_survives_nightly_rerun(out: Path) -> None:
     cfg = make_cfg(out)
-    edit(out, DAY, cfg, "2606.00001", summary=EDIT, tags="RL, math")
+    edit(Layout(out), DAY, cfg, "2606.00001", summary=EDIT, tags="RL, math")
     # The next night the model answers differently for every paper.
     new_answer = "Alpha는 대규모 언어 모델의 수학 추론을 위한 새로운 보상 설계 강화학습 방법을 제시한다."
-    record_run(out, make_digest(summaries={"2606.00001": new_answer}), cfg.post)
+    record_run(Layout(out), make_digest(summaries={"2606.00001": new_answer}), cfg.post)
 
-    entry = load_review(out, DAY).entries["2606.00001"]  # type: ignore[union-attr]
+    entry = load_review(Layout(out), DAY).entries["2606.00001"]  # type: ignore[union-attr]
     assert (entry.status, entry.summary, entry.tags) == ("edited", EDIT, ("강화학습", "수학"))
     assert entry.model_summary == ALPHA  # the answer the edit was made against stays pinned
     body = draft(out).read_text(encoding="utf-8")
@@ -137,12 +132,12 @@ def test_edit_survives_nightly_rerun(out: Path) -> None:
 
 def test_rerun_updates_pending_answers_but_not_approved_ones(out: Path) -> None:
     cfg = make_cfg(out)
-    approve(out, DAY, cfg, "2606.00002")
+    approve(Layout(out), DAY, cfg, "2606.00002")
     beta2 = "Beta는 경쟁 벤치마크의 수학 문제에서 언어 모델 정확도를 높이는 보상 재설계 기법이다."
     gamma2 = "Gamma는 대규모 언어 모델의 수학 풀이를 위해 강화학습 보상을 다시 구성하는 방법이다."
-    record_run(out, make_digest(summaries={"2606.00002": beta2, "2606.00003": gamma2}), cfg.post)
+    record_run(Layout(out), make_digest(summaries={"2606.00002": beta2, "2606.00003": gamma2}), cfg.post)
 
-    state = load_review(out, DAY)
+    state = load_review(Layout(out), DAY)
     assert state is not None
     assert state.entries["2606.00002"].status == "approved"
     assert state.entries["2606.00002"].model_summary == BETA  # what was approved is what is published
@@ -153,17 +148,17 @@ def test_rerun_updates_pending_answers_but_not_approved_ones(out: Path) -> None:
 
 def test_abstract_changed_upstream_needs_review_with_old_edit_kept(out: Path) -> None:
     cfg = make_cfg(out)
-    edit(out, DAY, cfg, "2606.00001", summary=EDIT)
-    approve(out, DAY, cfg, "2606.00002")
+    edit(Layout(out), DAY, cfg, "2606.00001", summary=EDIT)
+    approve(Layout(out), DAY, cfg, "2606.00002")
     changed = {
         "2606.00001": ABSTRACT.format(name="Alpha") + " We also release the code.",
         "2606.00002": ABSTRACT.format(name="Beta") + " Version two fixes an error.",
         # Only reflowed: not a change.
         "2606.00003": ABSTRACT.format(name="Gamma").replace(" ", "\n  ", 3),
     }
-    record_run(out, make_digest(abstracts=changed), cfg.post)
+    record_run(Layout(out), make_digest(abstracts=changed), cfg.post)
 
-    state = load_review(out, DAY)
+    state = load_review(Layout(out), DAY)
     assert state is not None
     alpha = state.entries["2606.00001"]
     assert (alpha.status, alpha.summary) == ("needs-review", EDIT)
@@ -173,7 +168,7 @@ def test_abstract_changed_upstream_needs_review_with_old_edit_kept(out: Path) ->
     assert f"{NEEDS_REVIEW_REASON} (이전 편집 유지)" in body
     assert EDIT in body
 
-    msg = approve(out, DAY, cfg, "all")
+    msg = approve(Layout(out), DAY, cfg, "all")
     assert msg.startswith(
         "approved 3 paper(s): 2606.00001, 2606.00002, 2606.00003; 1 flagged left (2606.00004)"
     )
@@ -183,19 +178,19 @@ def test_abstract_changed_upstream_needs_review_with_old_edit_kept(out: Path) ->
 
 def test_vanished_paper_is_kept_marked_and_restored(out: Path) -> None:
     cfg = make_cfg(out)
-    approve(out, DAY, cfg, "2606.00003")
-    record_run(out, make_digest(drop=("2606.00003",)), cfg.post)
+    approve(Layout(out), DAY, cfg, "2606.00003")
+    record_run(Layout(out), make_digest(drop=("2606.00003",)), cfg.post)
     assert statuses(out)["2606.00003"] == "vanished"
     assert "Gamma" not in draft(out).read_text(encoding="utf-8")
     with pytest.raises(ReviewError, match=r"paper 2606\.00003 is no longer among the papers of 2026-06-12"):
-        approve(out, DAY, cfg, "2606.00003")
+        approve(Layout(out), DAY, cfg, "2606.00003")
 
-    record_run(out, make_digest(), cfg.post)
+    record_run(Layout(out), make_digest(), cfg.post)
     assert statuses(out)["2606.00003"] == "approved"
 
 
 def test_reject_leaves_paper_out_of_draft_and_renumbers(out: Path) -> None:
-    msg = reject(out, DAY, make_cfg(out), "2606.00002")
+    msg = reject(Layout(out), DAY, make_cfg(out), "2606.00002")
     assert msg.startswith("rejected 2606.00002: left out of the draft and the post.")
     body = draft(out).read_text(encoding="utf-8")
     assert "Beta:" not in body
@@ -222,26 +217,26 @@ def test_effective_digest_editor_text_wins() -> None:
 
 def test_edit_validates_like_model_output(out: Path) -> None:
     cfg = make_cfg(out)
-    before = (review_path(out, DAY).read_bytes(), draft(out).read_bytes())
+    before = (Layout(out).review(DAY).read_bytes(), draft(out).read_bytes())
     with pytest.raises(ReviewError) as bad_summary:
-        edit(out, DAY, cfg, "2606.00001", summary="Alpha improves math reasoning.")
+        edit(Layout(out), DAY, cfg, "2606.00001", summary="Alpha improves math reasoning.")
     assert str(bad_summary.value).startswith("summary for 2606.00001 not accepted: 한국어 문장이 아님")
     with pytest.raises(ReviewError) as bad_tag:
-        edit(out, DAY, cfg, "2606.00001", tags="RL, quantum chemistry")
+        edit(Layout(out), DAY, cfg, "2606.00001", tags="RL, quantum chemistry")
     assert str(bad_tag.value).startswith(
         "tags for 2606.00001 not accepted: tag(s) not in the vocabulary: quantum chemistry "
         "(use names or aliases"
     )
     with pytest.raises(ReviewError, match="give 1–3 tags, not 4"):
-        edit(out, DAY, cfg, "2606.00001", tags=["RL", "math", "LLM", "agents"])
+        edit(Layout(out), DAY, cfg, "2606.00001", tags=["RL", "math", "LLM", "agents"])
     with pytest.raises(ReviewError, match=r"^--edit needs --summary TEXT and/or --tags a,b\.$"):
-        edit(out, DAY, cfg, "2606.00001")
-    assert (review_path(out, DAY).read_bytes(), draft(out).read_bytes()) == before
+        edit(Layout(out), DAY, cfg, "2606.00001")
+    assert (Layout(out).review(DAY).read_bytes(), draft(out).read_bytes()) == before
 
 
 def test_unknown_id_lists_the_ids_that_exist(out: Path) -> None:
     with pytest.raises(ReviewError) as exc:
-        approve(out, DAY, make_cfg(out), "2606.99999")
+        approve(Layout(out), DAY, make_cfg(out), "2606.99999")
     assert str(exc.value) == (
         "no paper '2606.99999' on 2026-06-12; ids: 2606.00001, 2606.00002, 2606.00003, 2606.00004."
     )
@@ -249,25 +244,25 @@ def test_unknown_id_lists_the_ids_that_exist(out: Path) -> None:
 
 def test_approve_all_leaves_flagged_papers_to_be_approved_by_id(out: Path) -> None:
     cfg = make_cfg(out)
-    msg = approve(out, DAY, cfg, "all")
+    msg = approve(Layout(out), DAY, cfg, "all")
     assert msg == (
         "approved 3 paper(s): 2606.00001, 2606.00002, 2606.00003; 1 flagged left (2606.00004): edit, "
         "regenerate, reject, or approve each by id. left to review: 1 flagged."
     )
-    msg = approve(out, DAY, cfg, "2606.00004")
+    msg = approve(Layout(out), DAY, cfg, "2606.00004")
     assert msg == (
         "approved 1 paper(s): 2606.00004. nothing left to review; "
         "publish with `paper-digest publish 2026-06-12`."
     )
     assert set(statuses(out).values()) == {"approved"}
-    assert approve(out, DAY, cfg, "2606.00001").startswith("already approved: 2606.00001.")
+    assert approve(Layout(out), DAY, cfg, "2606.00001").startswith("already approved: 2606.00001.")
 
 
 def test_review_table_shows_rank_status_summary_tags_and_new_keywords(out: Path) -> None:
     cfg = make_cfg(out)
-    reject(out, DAY, cfg, "2606.00002")
-    edit(out, DAY, cfg, "2606.00003", summary=EDIT.replace("Alpha", "Gamma"), tags="math")
-    table = review_table(out, DAY, cfg)
+    reject(Layout(out), DAY, cfg, "2606.00002")
+    edit(Layout(out), DAY, cfg, "2606.00003", summary=EDIT.replace("Alpha", "Gamma"), tags="math")
+    table = review_table(Layout(out), DAY, cfg)
     lines = table.splitlines()
     assert lines[0] == "2026-06-12: 3 of 4 papers in the post — 1 pending, 1 edited, 1 rejected, 1 flagged"
     assert "  1  2606.00001    pending       강화학습, 수학" in lines
@@ -302,18 +297,18 @@ REGENERATED = "Alpha는 수학 추론용 보상을 다시 설계해 대규모 �
 
 def test_regenerate_with_note_asks_again_and_comes_back_pending(out: Path) -> None:
     cfg = make_cfg(out)
-    edit(out, DAY, cfg, "2606.00001", summary=EDIT)
+    edit(Layout(out), DAY, cfg, "2606.00001", summary=EDIT)
     fake = FakeEnricher(
         Enrichment(status="summarized", origin="llm", summary=REGENERATED, tags=("강화학습",))
     )
 
-    msg = regenerate(out, DAY, cfg, "2606.00001", note="  방법 이름을 주어로 쓰기 ", enricher=fake)
+    msg = regenerate(Layout(out), DAY, cfg, "2606.00001", note="  방법 이름을 주어로 쓰기 ", enricher=fake)
 
     assert fake.calls == [{"id": "2606.00001", "note": "방법 이름을 주어로 쓰기", "use_cache": False}]
     assert fake.closed
     assert msg.startswith(f"regenerated 2606.00001 (pending): {REGENERATED} [강화학습]; replaced your edit: ")
     assert EDIT in msg
-    entry = load_review(out, DAY).entries["2606.00001"]  # type: ignore[union-attr]
+    entry = load_review(Layout(out), DAY).entries["2606.00001"]  # type: ignore[union-attr]
     assert (entry.status, entry.model_summary, entry.summary, entry.note) == (
         "pending",
         REGENERATED,
@@ -322,17 +317,17 @@ def test_regenerate_with_note_asks_again_and_comes_back_pending(out: Path) -> No
     )
     assert REGENERATED in draft(out).read_text(encoding="utf-8")
     # The nightly run asks without the note and gets the old cached answer: the regenerated one stays.
-    record_run(out, make_digest(), cfg.post)
-    assert load_review(out, DAY).entries["2606.00001"].model_summary == REGENERATED  # type: ignore[union-attr]
+    record_run(Layout(out), make_digest(), cfg.post)
+    assert load_review(Layout(out), DAY).entries["2606.00001"].model_summary == REGENERATED  # type: ignore[union-attr]
 
 
 def test_regenerate_flagged_answer_comes_back_flagged(out: Path) -> None:
     fake = FakeEnricher(Enrichment(status="flagged", origin="llm", flag_reason="검증 실패: 너무 김"))
-    msg = regenerate(out, DAY, make_cfg(out), "2606.00002", enricher=fake)
+    msg = regenerate(Layout(out), DAY, make_cfg(out), "2606.00002", enricher=fake)
     assert msg.startswith("regenerated 2606.00002: flagged (검증 실패: 너무 김).")
     assert statuses(out)["2606.00002"] == "flagged"
     with pytest.raises(ReviewError, match="^no paper 'nope' on 2026-06-12; ids: "):
-        regenerate(out, DAY, make_cfg(out), "nope", enricher=fake)
+        regenerate(Layout(out), DAY, make_cfg(out), "nope", enricher=fake)
 
 
 def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path_factory: Any) -> None:
@@ -359,8 +354,8 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
             ),
         )
         try:
-            msg = regenerate(out, DAY, cfg, "2606.00001", note=note, enricher=enricher)
-            paper = load_snapshot(out, DAY).items[0].paper
+            msg = regenerate(Layout(out), DAY, cfg, "2606.00001", note=note, enricher=enricher)
+            paper = read_snapshot(Layout(out), DAY)[0].items[0].paper
             cached = enricher.cache.get(enricher.summary_key(paper, note))
             plain = enricher.cache.get(enricher.summary_key(paper))
         finally:
@@ -377,30 +372,30 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
 
 
 def test_review_file_syntax_error_names_file_and_line_and_changes_nothing(out: Path) -> None:
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[7] = 'summary = "따옴표를 닫지 않은 요약'
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    before = (path.read_bytes(), draft(out).read_bytes(), snapshot_path(out, DAY).read_bytes())
+    before = (path.read_bytes(), draft(out).read_bytes(), Layout(out).snapshot(DAY).read_bytes())
 
     with pytest.raises(ReviewError) as exc:
-        approve(out, DAY, make_cfg(out), "all")
+        approve(Layout(out), DAY, make_cfg(out), "all")
     assert str(exc.value).startswith(f"{path}: invalid TOML: ")
     assert "line 8" in str(exc.value) and str(exc.value).endswith("; fix the file (nothing was changed).")
     with pytest.raises(ReviewError, match="invalid TOML"):
-        record_run(out, make_digest(), make_cfg(out).post)  # the nightly run refuses too
-    assert (path.read_bytes(), draft(out).read_bytes(), snapshot_path(out, DAY).read_bytes()) == before
+        record_run(Layout(out), make_digest(), make_cfg(out).post)  # the nightly run refuses too
+    assert (path.read_bytes(), draft(out).read_bytes(), Layout(out).snapshot(DAY).read_bytes()) == before
 
 
 def test_unknown_status_names_file_and_line(out: Path) -> None:
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     text = path.read_text(encoding="utf-8")
     text = text.replace('["2606.00002"]\nstatus = "pending"', '["2606.00002"]\nstatus = "maybe"')
     path.write_text(text, encoding="utf-8")
     line = text.splitlines().index('status = "maybe"') + 1
     before = draft(out).read_bytes()
     with pytest.raises(ReviewError) as exc:
-        reject(out, DAY, make_cfg(out), "2606.00001")
+        reject(Layout(out), DAY, make_cfg(out), "2606.00001")
     assert str(exc.value) == (
         f"{path} line {line}: paper 2606.00002: unknown status 'maybe' "
         "(use one of: pending, approved, edited, rejected, flagged, needs-review, vanished); fix the file."
@@ -409,14 +404,14 @@ def test_unknown_status_names_file_and_line(out: Path) -> None:
 
 
 def test_hand_edited_review_file_is_honoured(out: Path) -> None:
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     text = path.read_text(encoding="utf-8").replace(
         '["2606.00003"]\nstatus = "pending"',
         f'["2606.00003"]\nstatus = "edited"\nsummary = "{EDIT}"\ntags = ["math"]',
     )
     path.write_text(text, encoding="utf-8")
-    reject(out, DAY, make_cfg(out), "2606.00004")
-    entry = load_review(out, DAY).entries["2606.00003"]  # type: ignore[union-attr]
+    reject(Layout(out), DAY, make_cfg(out), "2606.00004")
+    entry = load_review(Layout(out), DAY).entries["2606.00003"]  # type: ignore[union-attr]
     assert (entry.status, entry.tags) == ("edited", ("수학",))  # aliases mapped to the canonical name
     assert EDIT in draft(out).read_text(encoding="utf-8")
 
@@ -426,14 +421,14 @@ def test_hand_edited_review_file_is_honoured(out: Path) -> None:
     with pytest.raises(
         ReviewError, match=r"line \d+: paper 2606\.00003: tag\(s\) not in the vocabulary: quantum"
     ):
-        review_table(out, DAY, make_cfg(out))
+        review_table(Layout(out), DAY, make_cfg(out))
 
 
 def test_no_run_yet_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ReviewError) as exc:
-        review_table(tmp_path, DAY, make_cfg(tmp_path))
+        review_table(Layout(tmp_path), DAY, make_cfg(tmp_path))
     assert str(exc.value) == (
-        f"no run recorded for 2026-06-12: {snapshot_path(tmp_path, DAY)} is missing; "
+        f"no run recorded for 2026-06-12: {Layout(tmp_path).snapshot(DAY)} is missing; "
         "run `paper-digest run --date 2026-06-12` first."
     )
 
@@ -444,13 +439,13 @@ def test_no_run_yet_says_what_to_do(tmp_path: Path) -> None:
 def _approve_each(out: str, ids: list[str], start: Any) -> None:
     start.wait(10)
     for pid in ids:
-        approve(Path(out), DAY, make_cfg(Path(out)), pid)
+        approve(Layout(Path(out)), DAY, make_cfg(Path(out)), pid)
 
 
 def _record_runs(out: str, n: int, start: Any) -> None:
     start.wait(10)
     for _ in range(n):
-        record_run(Path(out), make_digest(), make_cfg(Path(out)).post)
+        record_run(Layout(Path(out)), make_digest(), make_cfg(Path(out)).post)
 
 
 def test_two_processes_racing_on_one_date_lose_nothing(out: Path) -> None:
@@ -480,7 +475,7 @@ def _files(out: Path) -> dict[str, bytes]:
 
 def test_a_draft_that_cannot_be_written_leaves_snapshot_and_state_as_they_were(out: Path) -> None:
     cfg = make_cfg(out)
-    approve(out, DAY, cfg, "2606.00001")
+    approve(Layout(out), DAY, cfg, "2606.00001")
     before = _files(out)
     draft(out).unlink()
     draft(out).mkdir()  # the draft's path is taken by a directory
@@ -488,7 +483,7 @@ def test_a_draft_that_cannot_be_written_leaves_snapshot_and_state_as_they_were(o
 
     changed = make_digest(summaries={"2606.00002": BETA.replace("Beta는", "Beta 방법은")})
     with pytest.raises(DigestError) as exc:
-        record_run(out, changed, cfg.post)
+        record_run(Layout(out), changed, cfg.post)
     assert str(exc.value) == (
         f"cannot write {draft(out)}: Is a directory; nothing was changed; check --out (and --report) and run again."
     )
@@ -496,7 +491,7 @@ def test_a_draft_that_cannot_be_written_leaves_snapshot_and_state_as_they_were(o
     assert _files(out) == before  # snapshot and review state untouched, no temporary files left
 
     with pytest.raises(DigestError, match=r"^cannot write .*-hf-daily-papers\.md: Is a directory; nothing was changed"):
-        reject(out, DAY, cfg, "2606.00002")  # the editor's commands too
+        reject(Layout(out), DAY, cfg, "2606.00002")  # the editor's commands too
     assert _files(out) == before
 
 
@@ -514,7 +509,7 @@ def test_a_failed_replace_rolls_back_the_files_already_replaced(out: Path, monke
 
     monkeypatch.setattr(fsutil.os, "replace", replace_but_not_the_draft)
     with pytest.raises(DigestError, match=r"-hf-daily-papers\.md: No space left on device; nothing was changed"):
-        record_run(out, make_digest(summaries={"2606.00003": BETA}), cfg.post)  # snapshot and draft differ
+        record_run(Layout(out), make_digest(summaries={"2606.00003": BETA}), cfg.post)  # snapshot and draft differ
     assert _files(out) == before
 
 
@@ -527,7 +522,7 @@ def test_a_hand_save_while_the_lock_is_held_is_not_lost(
 ) -> None:
     from agent import fsutil
 
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     saved = path.read_text(encoding="utf-8").replace(
         '["2606.00002"]\nstatus = "pending"', '["2606.00002"]\nstatus = "rejected"'
     )
@@ -541,9 +536,9 @@ def test_a_hand_save_while_the_lock_is_held_is_not_lost(
     monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
     with pytest.raises(ReviewError) as exc:
         if command == "approve":
-            approve(out, DAY, make_cfg(out), "2606.00001")
+            approve(Layout(out), DAY, make_cfg(out), "2606.00001")
         else:
-            record_run(out, make_digest(summaries={"2606.00003": BETA}), make_cfg(out).post)
+            record_run(Layout(out), make_digest(summaries={"2606.00003": BETA}), make_cfg(out).post)
     assert str(exc.value) == (
         f"{path} changed while paper-digest was writing it; nothing was written; run the command again."
     )
@@ -554,33 +549,33 @@ def test_a_hand_save_while_the_lock_is_held_is_not_lost(
 
 
 def test_a_rerun_that_changes_nothing_keeps_the_editors_comments(out: Path) -> None:
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     text = path.read_text(encoding="utf-8").replace('["2606.00002"]\n', '# 저자에게 확인 중\n["2606.00002"]\n')
     path.write_text(text, encoding="utf-8")
-    record_run(out, make_digest(), make_cfg(out).post)  # a re-run of a cached day
+    record_run(Layout(out), make_digest(), make_cfg(out).post)  # a re-run of a cached day
     assert path.read_text(encoding="utf-8") == text
 
-    approve(out, DAY, make_cfg(out), "2606.00002")  # a change: the file is rewritten, as its header says
+    approve(Layout(out), DAY, make_cfg(out), "2606.00002")  # a change: the file is rewritten, as its header says
     rewritten = path.read_text(encoding="utf-8")
     assert "# 저자에게 확인 중" not in rewritten
     assert "# Comments survive while paper-digest has nothing to change here; when it writes a change" in rewritten
 
 
 def test_the_header_says_how_to_clear_needs_review(out: Path) -> None:
-    header = review_path(out, DAY).read_text(encoding="utf-8").split("\n\n")[0]
+    header = Layout(out).review(DAY).read_text(encoding="utf-8").split("\n\n")[0]
     assert f"needs-review is cleared with `paper-digest review {DAY} --approve ID`" in header
     assert "a status set by\n# hand on a needs-review paper reverts at the next run." in header
 
 
 def test_a_hand_approved_entry_with_the_editors_text_is_read_as_edited(out: Path) -> None:
-    path = review_path(out, DAY)
+    path = Layout(out).review(DAY)
     text = path.read_text(encoding="utf-8").replace(
         '["2606.00001"]\nstatus = "pending"', f'["2606.00001"]\nstatus = "approved"\nsummary = "{EDIT}"'
     )
     path.write_text(text, encoding="utf-8")
-    entry = load_review(out, DAY).entries["2606.00001"]  # type: ignore[union-attr]
+    entry = load_review(Layout(out), DAY).entries["2606.00001"]  # type: ignore[union-attr]
     assert (entry.status, entry.summary) == ("edited", EDIT)
-    record_run(out, make_digest(), make_cfg(out).post)
+    record_run(Layout(out), make_digest(), make_cfg(out).post)
     body = draft(out).read_text(encoding="utf-8")
     assert EDIT in body and ALPHA not in body
 
@@ -591,7 +586,7 @@ def test_a_hand_approved_entry_with_the_editors_text_is_read_as_edited(out: Path
 def _damage(out: Path, change: Any) -> Path:
     import json
 
-    path = snapshot_path(out, DAY)
+    path = Layout(out).snapshot(DAY)
     data = json.loads(path.read_text(encoding="utf-8"))
     change(data)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -635,9 +630,9 @@ def test_a_damaged_snapshot_names_the_file_and_the_paper(out: Path, damage: str)
     path = _damage(out, change)
     cfg = make_cfg(out)
     for command in (
-        lambda: review_table(out, DAY, cfg),
-        lambda: approve(out, DAY, cfg, "all"),
-        lambda: publish(out, DAY, cfg, force=True),
+        lambda: review_table(Layout(out), DAY, cfg),
+        lambda: approve(Layout(out), DAY, cfg, "all"),
+        lambda: publish(Layout(out), DAY, cfg, force=True),
     ):
         with pytest.raises(ReviewError) as exc:
             command()

@@ -1,0 +1,395 @@
+"""The per-date files, read and written: the snapshot (JSON, machine-written) and the review file (TOML,
+human-editable), and the day as one unit (``Day``: both, merged) committed with its draft under the lock.
+
+- ``<date>-snapshot.json``  machine-written by ``run``: the day's papers, the model's latest answers, the
+  overview, the ids of the papers it was written from (``overview_ids``) and the fingerprint of their ids,
+  summaries and tags (``overview_fingerprint``): the overview is shown only while the papers shown match it.
+- ``<date>-review.toml``    the review state, human-editable and diff-friendly: one table per paper id.
+- ``<date>-hf-daily-papers.md``  the draft, always rendered from snapshot + review state (editor text wins).
+
+Where they live: agent.layout. Files change only under the date's lock (agent.lock), all of a change or none
+(agent.fsutil.write_files); a hand save of the review file since it was read is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+from agent.config import PostConfig
+from agent.errors import ReviewError
+from agent.fsutil import write_files
+from agent.layout import Layout
+from agent.models import Digest, DigestItem, Enrichment, Origin, Paper
+from agent.models import Status as EnrichmentStatus
+from agent.state import (
+    STATUSES,
+    ReviewEntry,
+    ReviewState,
+    basis_fingerprint,
+    effective_digest,
+    merge_review,
+    overview_basis,
+)
+from agent.vocab import canonicalize
+
+if TYPE_CHECKING:
+    from agent.vocab import Vocabulary
+
+
+# -- the snapshot -------------------------------------------------------------------------------------
+
+
+def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str) -> str:
+    """The run's papers and model answers as the snapshot file holds them. ``overview_ids``: the papers
+    the overview was written from; ``overview_fp``: their overview_fingerprint, so the draft and the post
+    can tell when it no longer fits (a paper left out, or its summary or tags changed)."""
+    data = {
+        "date": digest.date.isoformat(),
+        "total": digest.total,
+        "overview": digest.overview,
+        "overview_ids": list(overview_ids),
+        "overview_fingerprint": overview_fp,
+        "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
+        "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
+    }
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+# What the snapshot's values must be (it is a file a person can damage), and which keys must be there.
+_STRING, _OPTIONAL, _INTEGER, _STRINGS = "a string", "a string or null", "an integer", "a list of strings"
+_PAPER_KINDS = {
+    "id": _STRING, "title": _STRING, "abstract": _STRING, "upvotes": _INTEGER, "authors": _STRINGS,
+    "organization": _OPTIONAL, "github_repo": _OPTIONAL, "project_page": _OPTIONAL, "published_at": _OPTIONAL,
+    "ai_keywords": _STRINGS,
+}  # fmt: skip
+_ENRICHMENT_KINDS = {
+    "status": _STRING, "origin": _STRING, "summary": _OPTIONAL, "tags": _STRINGS, "new_keywords": _STRINGS,
+    "flag_reason": _OPTIONAL,
+}  # fmt: skip
+_SNAPSHOT_KINDS = {
+    "date": _STRING, "total": _INTEGER, "overview": _OPTIONAL, "overview_ids": _STRINGS,
+    "overview_fingerprint": _STRING, "papers": "a list", "enrichments": "an object",
+}  # fmt: skip
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value)) or ("a list" if isinstance(value, list) else "an object")
+
+
+def _fits(value: Any, kind: str) -> bool:
+    if kind == _STRING:
+        return isinstance(value, str)
+    if kind == _OPTIONAL:
+        return value is None or isinstance(value, str)
+    if kind == _INTEGER:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _STRINGS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return isinstance(value, list) if kind == "a list" else isinstance(value, dict)
+
+
+def _checked(raw: Any, kinds: Mapping[str, str], required: Sequence[str]) -> dict[str, Any]:
+    """The known keys of JSON object ``raw``, lists of strings as tuples; ValueError saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"must be an object, not {_json_type(raw)}")
+    values: dict[str, Any] = {}
+    for key, kind in kinds.items():
+        if key not in raw:
+            if key in required:
+                raise ValueError(f"{key} is missing")
+            continue
+        if not _fits(raw[key], kind):
+            raise ValueError(f"{key} must be {kind}, not {_json_type(raw[key])}")
+        values[key] = tuple(raw[key]) if kind == _STRINGS else raw[key]
+    return values
+
+
+def read_snapshot(layout: Layout, day: dt.date) -> tuple[Digest, tuple[str, ...], str]:
+    """The snapshot's digest, the ids its overview was written from and their overview_fingerprint.
+    ReviewError naming the file (and the paper) when it is missing or damaged."""
+    return _read_snapshot(layout, day)[0]
+
+
+def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[str, ...], str], bytes]:
+    path = layout.snapshot(day)
+    try:
+        data = path.read_bytes()
+        raw = json.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise ReviewError(
+            f"no run recorded for {day}: {path} is missing; run `paper-digest run --date {day}` first."
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReviewError(f"cannot read {path} ({exc}); re-run `paper-digest run --date {day}`.") from exc
+
+    def damaged(problem: str) -> ReviewError:
+        return ReviewError(f"{path}: {problem}; re-run `paper-digest run --date {day}` to rebuild it.")
+
+    try:
+        top = _checked(raw, _SNAPSHOT_KINDS, required=("date", "total", "papers", "enrichments"))
+        if top["date"] != day.isoformat():
+            raise ValueError(f"date is {top['date']!r}, not {day}")
+    except ValueError as exc:
+        raise damaged(str(exc)) from None
+    items: list[DigestItem] = []
+    for rank, entry in enumerate(top["papers"], 1):
+        pid = entry.get("id") if isinstance(entry, dict) else None
+        try:
+            paper = Paper(**_checked(entry, _PAPER_KINDS, required=("id", "title", "abstract")))
+            if any(it.paper.id == paper.id for it in items):
+                raise ValueError("listed twice")
+            if paper.id not in top["enrichments"]:
+                raise ValueError("its enrichment is missing")
+            try:
+                e = _checked(top["enrichments"][paper.id], _ENRICHMENT_KINDS, required=("status", "origin"))
+            except ValueError as exc:
+                raise ValueError(f"enrichment: {exc}") from None
+            if e["status"] not in get_args(EnrichmentStatus) or e["origin"] not in get_args(Origin):
+                raise ValueError(f"enrichment: unknown status {e['status']!r} or origin {e['origin']!r}")
+        except ValueError as exc:
+            raise damaged(f"paper {pid if isinstance(pid, str) else f'#{rank}'}: {exc}") from None
+        items.append(DigestItem(rank=rank, paper=paper, enrichment=Enrichment(**e)))
+    digest = Digest(date=day, items=tuple(items), total=top["total"], overview=top.get("overview"))
+    ids = top.get("overview_ids")
+    ids = overview_basis(digest) if ids is None else ids
+    fp = top.get("overview_fingerprint")
+    return (digest, ids, basis_fingerprint(digest, ids) if fp is None else fp), data
+
+
+# -- the review file ----------------------------------------------------------------------------------
+
+
+_KEY_ORDER = tuple(f.name for f in fields(ReviewEntry))
+_STR_KEYS = {"title", "summary", "note", "model_summary", "flag_reason", "abstract_sha", "updated_at"}
+_LIST_KEYS = {"tags", "model_tags", "new_keywords"}
+
+
+def _header(day: dt.date) -> str:
+    return (
+        f"# paper-digest review state for {day}: one table per paper id, in rank order.\n"
+        f"# status: {' | '.join(STATUSES)}\n"
+        "# summary/tags are the editor's and win over model_summary/model_tags (\"approved\" with them is read\n"
+        f"# as \"edited\"). Hand edits are fine; `paper-digest review {day} --edit ID --summary TEXT` also checks\n"
+        f"# the text. needs-review is cleared with `paper-digest review {day} --approve ID`: a status set by\n"
+        "# hand on a needs-review paper reverts at the next run.\n"
+        "# Comments survive while paper-digest has nothing to change here; when it writes a change, it rewrites\n"
+        "# this file without them.\n\n"
+    )
+
+
+def dump_review(state: ReviewState) -> str:
+    import tomli_w
+
+    doc: dict[str, dict[str, Any]] = {}
+    for pid, entry in state.entries.items():
+        table: dict[str, Any] = {}
+        for key in _KEY_ORDER:
+            value = getattr(entry, key)
+            if value is None or (key in ("title", "updated_at", "abstract_sha") and value == ""):
+                continue
+            table[key] = list(value) if isinstance(value, tuple) else value
+        doc[pid] = table
+    return _header(state.date) + tomli_w.dumps(doc)
+
+
+def load_review(layout: Layout, day: dt.date, vocab: Vocabulary | None = None) -> ReviewState | None:
+    """The date's review state, None when there is none yet. A broken file raises ReviewError naming
+    the file and the line; editor tags must be vocabulary names or aliases (mapped to the name)."""
+    return read_review(layout, day, vocab)[0]
+
+
+def read_review(
+    layout: Layout, day: dt.date, vocab: Vocabulary | None = None
+) -> tuple[ReviewState | None, bytes | None]:
+    """The review state and the file's bytes as read (both None: no file yet)."""
+    path = layout.review(day)
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReviewError(f"cannot read {path} ({exc}); fix or remove the file.") from exc
+    return parse_review(text, day, where=str(path), vocab=vocab), data
+
+
+def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | None = None) -> ReviewState:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ReviewError(f"{where}: invalid TOML: {exc}; fix the file (nothing was changed).") from exc
+    if vocab is None:
+        from agent.vocab import load_vocabulary
+
+        vocab = load_vocabulary()
+    entries: dict[str, ReviewEntry] = {}
+    for pid, table in raw.items():
+        if not isinstance(table, dict):
+            raise ReviewError(
+                f'{where} line {_line_of(text, None, pid)}: {pid!r} must be a table ["<paper id>"].'
+            )
+        entries[pid] = _entry_from_table(pid, table, text, where, vocab)
+    return ReviewState(date=day, entries=entries)
+
+
+def _entry_from_table(
+    pid: str, table: dict[str, Any], text: str, where: str, vocab: Vocabulary
+) -> ReviewEntry:
+    def fail(key: str | None, problem: str) -> ReviewError:
+        return ReviewError(f"{where} line {_line_of(text, pid, key)}: paper {pid}: {problem}; fix the file.")
+
+    unknown = sorted(set(table) - set(_KEY_ORDER))
+    if unknown:
+        raise fail(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(_KEY_ORDER)})")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("status", "previous_status"):
+            if value not in STATUSES:
+                raise fail(key, f"unknown {key} {value!r} (use one of: {', '.join(STATUSES)})")
+        elif key in _STR_KEYS:
+            if not isinstance(value, str):
+                raise fail(key, f"{key} must be a string")
+        elif key in _LIST_KEYS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise fail(key, f"{key} must be a list of strings")
+            value = tuple(value)
+        values[key] = value
+    if "status" not in values:
+        raise fail(None, f"no status (use one of: {', '.join(STATUSES)})")
+    if values.get("tags") is not None:
+        tags, bad = canonicalize(vocab, values["tags"])
+        if bad:
+            raise fail("tags", unknown_tags_message(bad, vocab))
+        values["tags"] = tags
+    if values.get("summary") is not None or values.get("tags") is not None:
+        # The editor's text wins (the header says so): "approved" would publish the model's instead.
+        for key in ("status", "previous_status"):
+            if values.get(key) == "approved":
+                values[key] = "edited"
+    return ReviewEntry(**values)
+
+
+def unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
+    return (
+        f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
+        + (", ".join(vocab.names) + ")")
+    )
+
+
+_HEADER = re.compile(r"^\s*\[(?!\[)")
+_KEY = re.compile(r"""^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _line_of(text: str, pid: str | None, key: str | None) -> int:
+    """1-based line of ``key`` in table ``pid`` (a top-level key when pid is None), else the line of the
+    table's header, else 1. Best effort: it only points the editor at the right place."""
+    section: str | None = None
+    header_line = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if _HEADER.match(line):
+            try:
+                section = next(iter(tomllib.loads(line)), None)
+            except tomllib.TOMLDecodeError:
+                section = None
+            if pid is not None and section == pid and not header_line:
+                header_line = n
+            continue
+        m = _KEY.match(line)
+        if m and key is not None and section == pid and next(g for g in m.groups() if g is not None) == key:
+            return n
+    return header_line or 1
+
+
+# -- the day as one unit ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """A date's snapshot and review state as read, merged. ``version`` identifies the files as read (a hash
+    of the review file's and the snapshot's bytes): a form built from one version can tell it is stale."""
+
+    digest: Digest  # the snapshot
+    state: ReviewState  # merged with the snapshot
+    vocab: Vocabulary
+    overview_ids: tuple[str, ...]  # the papers the snapshot's overview was written from
+    overview_fp: str  # their overview_fingerprint
+    parsed: ReviewState | None  # the review file as read (None: no file yet)
+    review_bytes: bytes | None  # its bytes as read: a hand save since then is never overwritten
+    version: str = ""
+
+    @property
+    def date(self) -> dt.date:
+        return self.state.date
+
+    def final(self) -> Digest:
+        """What the post would show."""
+        return effective_digest(self.digest, self.state, final=True, overview_fp=self.overview_fp)
+
+
+def files_version(review_bytes: bytes | None, snapshot_bytes: bytes | None) -> str:
+    h = hashlib.sha256()
+    for data in (review_bytes, snapshot_bytes):
+        h.update(b"-" if data is None else b"+%d:" % len(data) + data)
+    return h.hexdigest()[:16]
+
+
+def open_day(layout: Layout, day: dt.date) -> Day:
+    """Snapshot + review state, merged (the state file may not exist yet). Reads only."""
+    from agent.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    (digest, overview_ids, overview_fp), snapshot_bytes = _read_snapshot(layout, day)
+    parsed, review_bytes = read_review(layout, day, vocab)
+    return Day(
+        digest=digest,
+        state=merge_review(parsed, digest),
+        vocab=vocab,
+        overview_ids=overview_ids,
+        overview_fp=overview_fp,
+        parsed=parsed,
+        review_bytes=review_bytes,
+        version=files_version(review_bytes, snapshot_bytes),
+    )
+
+
+def render_draft(day: Day, post: PostConfig) -> str:
+    from agent.render import render_post
+
+    shown = effective_digest(day.digest, day.state, final=False, overview_fp=day.overview_fp)
+    return render_post(shown, post, final=False)
+
+
+def commit(
+    layout: Layout,
+    day: Day,
+    post: PostConfig,
+    *,
+    snapshot: bool = False,
+    draft: bool = True,
+    extra: Sequence[tuple[Path, str]] = (),
+    remove: Sequence[Path] = (),
+    hint: str = "check --out and try again.",
+) -> None:
+    """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
+    ``extra`` (and remove ``remove``) as one change (agent.fsutil.write_files: all or none). Call under the
+    lock, with ``day`` as read under it: the review file is left alone when its state is unchanged (its
+    comments survive), and nothing is written if someone saved it since it was read (ReviewError)."""
+    date = day.date
+    state_file = layout.review(date)
+    files = []
+    if snapshot:
+        files.append((layout.snapshot(date), dump_snapshot(day.digest, day.overview_ids, day.overview_fp)))
+    if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
+        files.append((state_file, dump_review(day.state)))
+    if draft:
+        files.append((layout.draft(date), render_draft(day, post)))
+    write_files([*files, *extra], hint=hint, expect={state_file: day.review_bytes}, remove=remove)
