@@ -519,6 +519,19 @@ class InterruptAfter:
         await self.inner.aclose()
 
 
+@pytest.fixture
+def ctrl_c_enabled() -> Iterator[None]:
+    """Python's own SIGINT handler, as in a terminal. Under ``nohup``, a background job or some CI runners
+    SIGINT is ignored from the start, asyncio.run then installs no handler, and the raised signal would do
+    nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_enabled")
 @pytest.mark.parametrize("answered", [4])
 def test_an_interrupted_run_resumes_with_only_the_remaining_requests(
     papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path, answered: int
