@@ -23,6 +23,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help: Typer's rich panels print "<bool>" beside every flag, though a flag takes no value.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Turn Hugging Face Daily Papers into an enriched Korean Jekyll/Chirpy post.",
 )
 cache_app = typer.Typer(no_args_is_help=True, help="Inspect or clear the LLM answer cache.")
@@ -51,6 +54,24 @@ CacheDirOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log each step and LLM request (keys masked).")
 ]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from agent import __version__
+
+        typer.echo(f"paper-digest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Turn Hugging Face Daily Papers into an enriched Korean Jekyll/Chirpy post."""
 
 
 def _fail(exc: DigestError) -> NoReturn:

@@ -40,7 +40,16 @@ __all__ = [
     "describe_tags",
 ]
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+def _prompts_dir() -> Path:
+    """``prompts/`` at the repository top in a checkout (and an editable install); in an installed wheel the
+    same files ship as the data-only package ``agent.prompts_data`` (pyproject.toml maps it)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "prompts_data"
+    return installed if installed.is_dir() else here.parent / "prompts"
+
+
+PROMPTS_DIR = _prompts_dir()
 
 Message = dict[str, str]
 

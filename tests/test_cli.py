@@ -46,6 +46,20 @@ def test_every_command_has_help(cli, command: list[str]) -> None:
     assert len(doc.strip().splitlines()) > 2
 
 
+@pytest.mark.parametrize("command", [[], ["run"], ["review"], ["publish"], ["cache", "stats"]])
+def test_help_answers_to_dash_h_and_shows_no_type_beside_a_flag(cli, command: list[str]) -> None:
+    result = cli(*command, "-h")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert "<bool>" not in result.output  # a flag takes no value
+
+
+def test_version(cli) -> None:
+    from agent import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.output == f"paper-digest {__version__}\n"
+
+
 def test_demo_run_writes_the_draft_and_report(cli, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     result = cli(*demo_args(tmp_path / "out", "--report", str(report)))
