@@ -439,6 +439,8 @@ def _paper(index: int, item: Any, notes: list[str]) -> Paper | str:
         project_page=project_page,
         published_at=clean_text(paper.get("publishedAt")) or clean_text(item.get("publishedAt")) or None,
         ai_keywords=_strings(paper.get("ai_keywords"), None, "an ai_keyword", where, notes),
+        thumbnail=safe_http_url(item.get("thumbnail")) or safe_http_url(paper.get("thumbnail")),
+        github_stars=None if paper.get("githubStars") is None else _to_int(paper.get("githubStars")),
     )
 
 

@@ -46,6 +46,9 @@ class PostConfig:
     timezone: str = "Asia/Seoul"
     post_time: str = "09:15:00"  # HH:MM:SS in `timezone`
     top_n: int = 0  # 0 = every paper of the day
+    # Chirpy front matter, each harmless under a plain theme; leave a name out to drop its line
+    # (agent.render.CHIRPY_EXTRAS says what each writes).
+    chirpy: tuple[str, ...] = ("image", "pin", "slug")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,9 @@ def _check(cfg: Config, where: str) -> None:
     for model, price in llm.prices.items():
         if not all(math.isfinite(v) and v >= 0 for v in (price.input_per_mtok, price.output_per_mtok)):
             raise ConfigError(f"{where} [llm.prices] {model}: prices must be finite and not negative.")
+    unknown = sorted(set(cfg.post.chirpy) - {"image", "pin", "slug"})
+    if unknown:
+        raise ConfigError(f"{where} [post] chirpy: unknown name(s) {', '.join(unknown)}; known: image, pin, slug.")
     if cfg.post.top_n < 0:
         raise ConfigError(f"{where} [post] top_n must be 0 (all) or a positive number.")
     if cfg.hf_max_attempts < 1 or cfg.hf_backoff_s < 0:

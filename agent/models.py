@@ -30,6 +30,8 @@ class Paper:
     project_page: str | None = None  # http(s) URL or None
     published_at: str | None = None
     ai_keywords: tuple[str, ...] = ()
+    thumbnail: str | None = None  # the HF social thumbnail, http(s) URL or None
+    github_stars: int | None = None  # None when the payload has no count
 
     @property
     def hf_url(self) -> str:
@@ -91,6 +93,7 @@ class Digest:
     items: tuple[DigestItem, ...]
     total: int  # papers collected that day (before top_n)
     overview: str | None = None  # Korean overview of the day (합니다체), None without the LLM
+    crawled_at: str | None = None  # when the papers were fetched (ISO 8601), None when not recorded
 
 
 @dataclass(slots=True)

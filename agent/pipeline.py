@@ -119,6 +119,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         opts.source, cfg.hf_endpoint, cfg.hf_token, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s
     )
     raw = source.fetch(opts.date)
+    fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     papers, warnings = normalize(raw)
     for w in warnings:
         log.warning("%s", w)
@@ -147,6 +148,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         items=tuple(DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)),
         total=len(papers),
         overview=overview,
+        crawled_at=fetched_at,
     )
     report.papers = len(digest.items)
     report.summarized = sum(1 for it in digest.items if it.enrichment.status == "summarized")

@@ -14,6 +14,7 @@ kramdown turns it back into ``{`` in the HTML.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -270,6 +271,39 @@ def _check_items(items: Sequence[DigestItem]) -> None:
         raise ValueError("digest ranks must run 1..N")
 
 
+# What each name in ``[post] chirpy`` adds to the front matter. All three are plain keys other themes ignore.
+CHIRPY_EXTRAS = {
+    "image": "image: the top paper's HF thumbnail (Chirpy's home list and social cards; jekyll-seo-tag's og:image)",
+    "pin": "pin: false (Chirpy's pinned posts; an editor may flip it in the post)",
+    "slug": "slug: hf-daily-papers-<date>: Chirpy's `permalink: /posts/:title/` takes :title from the file name, "
+    "which is the same every day; the slug gives each day its own URL",
+}
+
+
+def post_slug(day: dt.date) -> str:
+    return f"hf-daily-papers-{day.isoformat()}"
+
+
+def top_thumbnail(items: Sequence[DigestItem]) -> Escaped | None:
+    """The first https thumbnail in rank order (the top paper's, unless it has none)."""
+    for item in items:
+        url = safe_url(item.paper.thumbnail)
+        if url is not None and url.lower().startswith("https://"):
+            return url
+    return None
+
+
+def _extras(day: dt.date, items: Sequence[DigestItem], post: PostConfig) -> list[tuple[Escaped, Escaped]]:
+    extras: list[tuple[Escaped, Escaped]] = []
+    if "image" in post.chirpy and (image := top_thumbnail(items)) is not None:
+        extras.append((Escaped("image"), yaml_string(image)))
+    if "pin" in post.chirpy:
+        extras.append((Escaped("pin"), Escaped("false")))
+    if "slug" in post.chirpy:
+        extras.append((Escaped("slug"), Escaped(post_slug(day))))
+    return extras
+
+
 def render_post(digest: Digest, post: PostConfig, *, final: bool = False) -> str:
     """The post's Markdown. A draft (``final=False``) marks papers awaiting a summary or flagged for
     review; the final post has no markers. Same input, same bytes."""
@@ -288,50 +322,71 @@ def render_post(digest: Digest, post: PostConfig, *, final: bool = False) -> str
             author=post.author,
             overview=overview or fallback_overview(digest),
             total=digest.total,
+            extras=_extras(digest.date, items, post),
             rows=[_row(it, final) for it in items],
         )
     )
     return text.replace("\r\n", "\n").rstrip("\n") + "\n"
 
 
-def render_data_file(digest: Digest, post: PostConfig) -> str:
-    """The day's data file (``_data/papers/daily-<date>.json``) from the final digest: the keys the blog
-    already uses, then the enrichment, in a fixed order; UTF-8. Only validated summaries are published
-    (as in the post). ``crawled_at`` is the post's date and time, so the same review state gives the same
-    bytes."""
-    import json
+def data_file_key(day: dt.date) -> str:
+    """The data file's name without ``.json``: a page reads it as ``site.data.papers["daily-<date>"]``."""
+    return f"daily-{day.isoformat()}"
 
-    papers = []
-    for item in sorted(digest.items, key=lambda it: it.rank):
-        paper, e = item.paper, item.enrichment
-        row: dict[str, Any] = {
-            "title": paper.title,
-            "url": paper.hf_url,
-            "published": paper.published_at,
-            "likes": paper.upvotes,
-            "institution": paper.affiliation,
-            "paper_link": paper.arxiv_url,
-        }
-        if paper.github_repo:
-            row["code_link"] = paper.github_repo
-        row |= {
-            "abstract": paper.abstract,
-            "id": paper.id,
-            "rank": item.rank,
-            "summary_ko": e.summary if e.status == "summarized" and e.summary else None,
-            "tags": list(e.tags),
-            "organization": paper.organization,
-            "authors": list(paper.authors),
-        }
-        if paper.project_page:
-            row["project_page"] = paper.project_page
-        papers.append(row)
-    overview = digest.overview if digest.overview and _line(digest.overview) else fallback_overview(digest)
+
+def _text_or_none(value: str | None) -> str | None:
+    return None if value is None else (_line(value) or None)
+
+
+def _data_paper(item: DigestItem) -> dict[str, Any]:
+    paper, e = item.paper, item.enrichment
+    summary = e.summary if e.status == "summarized" else None  # as the post: only validated summaries
+    entry: dict[str, Any] = {
+        "title": _line(paper.title) or f"arXiv {paper.id}",
+        "url": str(safe_url(paper.hf_url)),
+        "published": _text_or_none(paper.published_at),
+        "likes": paper.upvotes,
+        "institution": _line(paper.affiliation),
+        "paper_link": str(safe_url(paper.arxiv_url)),
+    }
+    if (code := safe_url(paper.github_repo)) is not None:
+        entry["code_link"] = str(code)
+    entry.update(
+        abstract=_line(paper.abstract),
+        id=paper.id,
+        rank=item.rank,
+        summary_ko=_text_or_none(summary),
+        tags=[t for t in map(_line, e.tags) if t],
+        organization=_text_or_none(paper.organization),
+        authors=[a for a in map(_line, paper.authors) if a],
+    )
+    if (thumbnail := safe_url(paper.thumbnail)) is not None:
+        entry["thumbnail"] = str(thumbnail)
+    if paper.github_stars is not None:
+        entry["github_stars"] = paper.github_stars
+    if (project := safe_url(paper.project_page)) is not None:
+        entry["project_page"] = str(project)
+    return entry
+
+
+def render_data_file(digest: Digest, post: PostConfig) -> str:
+    """``_data/papers/daily-<date>.json`` for the digest ``render_post(..., final=True)`` publishes: the seed
+    blog's keys first (date, crawled_at, total_papers, papers[] with title, url, published, likes,
+    institution, paper_link, code_link, abstract), then the enrichment, in that fixed order; optional keys
+    (code_link, thumbnail, github_stars, project_page) only when the paper has them. Text is plain (cleaned,
+    never escaped): a page must print it with Liquid's ``escape`` filter. Same input, same bytes.
+
+    ``crawled_at`` is when the run fetched the papers; a snapshot from before it was recorded gives the
+    post's own date and time instead."""
+    items = sorted(digest.items, key=lambda it: it.rank)
+    _check_items(items)
+    overview = digest.overview if digest.overview and _line(digest.overview) else None
+    crawled_at = digest.crawled_at or _post_time(digest.date, post).isoformat()
     data = {
         "date": digest.date.isoformat(),
-        "crawled_at": _post_time(digest.date, post).isoformat(),
+        "crawled_at": crawled_at,
         "total_papers": digest.total,
-        "overview_ko": overview,
-        "papers": papers,
+        "overview_ko": _line(overview or fallback_overview(digest)),
+        "papers": [_data_paper(it) for it in items],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -57,6 +57,7 @@ def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str)
         "overview": digest.overview,
         "overview_ids": list(overview_ids),
         "overview_fingerprint": overview_fp,
+        "crawled_at": digest.crawled_at,
         "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
         "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
     }
@@ -65,10 +66,11 @@ def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str)
 
 # What the snapshot's values must be (it is a file a person can damage), and which keys must be there.
 _STRING, _OPTIONAL, _INTEGER, _STRINGS = "a string", "a string or null", "an integer", "a list of strings"
+_OPTIONAL_INTEGER = "an integer or null"
 _PAPER_KINDS = {
     "id": _STRING, "title": _STRING, "abstract": _STRING, "upvotes": _INTEGER, "authors": _STRINGS,
     "organization": _OPTIONAL, "github_repo": _OPTIONAL, "project_page": _OPTIONAL, "published_at": _OPTIONAL,
-    "ai_keywords": _STRINGS,
+    "ai_keywords": _STRINGS, "thumbnail": _OPTIONAL, "github_stars": _OPTIONAL_INTEGER,
 }  # fmt: skip
 _ENRICHMENT_KINDS = {
     "status": _STRING, "origin": _STRING, "summary": _OPTIONAL, "tags": _STRINGS, "new_keywords": _STRINGS,
@@ -76,7 +78,7 @@ _ENRICHMENT_KINDS = {
 }  # fmt: skip
 _SNAPSHOT_KINDS = {
     "date": _STRING, "total": _INTEGER, "overview": _OPTIONAL, "overview_ids": _STRINGS,
-    "overview_fingerprint": _STRING, "papers": "a list", "enrichments": "an object",
+    "overview_fingerprint": _STRING, "crawled_at": _OPTIONAL, "papers": "a list", "enrichments": "an object",
 }  # fmt: skip
 
 
@@ -92,6 +94,8 @@ def _fits(value: Any, kind: str) -> bool:
         return value is None or isinstance(value, str)
     if kind == _INTEGER:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _OPTIONAL_INTEGER:
+        return value is None or (isinstance(value, int) and not isinstance(value, bool))
     if kind == _STRINGS:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     return isinstance(value, list) if kind == "a list" else isinstance(value, dict)
@@ -158,7 +162,9 @@ def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[st
         except ValueError as exc:
             raise damaged(f"paper {pid if isinstance(pid, str) else f'#{rank}'}: {exc}") from None
         items.append(DigestItem(rank=rank, paper=paper, enrichment=Enrichment(**e)))
-    digest = Digest(date=day, items=tuple(items), total=top["total"], overview=top.get("overview"))
+    digest = Digest(
+        date=day, items=tuple(items), total=top["total"], overview=top.get("overview"), crawled_at=top.get("crawled_at")
+    )
     ids = top.get("overview_ids")
     ids = overview_basis(digest) if ids is None else ids
     fp = top.get("overview_fingerprint")

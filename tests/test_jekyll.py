@@ -17,7 +17,7 @@ import pytest
 
 from agent.config import PostConfig
 from agent.models import Digest, DigestItem, Enrichment, Paper
-from agent.render import render_post
+from agent.render import post_slug, render_post
 
 pytestmark = pytest.mark.jekyll
 
@@ -132,7 +132,8 @@ def test_hostile_post_builds_inert(tmp_path: Path, kramdown_input: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
     for day in (final_day, draft_day):
-        html = (dest / f"{day:%Y/%m/%d}" / "hf-daily-papers" / "index.html").read_text(encoding="utf-8")
+        # The post's slug front matter gives each day its own :title (the file names share one).
+        html = (dest / f"{day:%Y/%m/%d}" / post_slug(day) / "index.html").read_text(encoding="utf-8")
         page = _Page()
         page.feed(html)
         text = " ".join("".join(page.text).split())
@@ -187,5 +188,5 @@ def test_hostile_post_builds_inert(tmp_path: Path, kramdown_input: str) -> None:
 
 def _parsed(dest: Path, day: dt.date) -> _Page:
     page = _Page()
-    page.feed((dest / f"{day:%Y/%m/%d}" / "hf-daily-papers" / "index.html").read_text(encoding="utf-8"))
+    page.feed((dest / f"{day:%Y/%m/%d}" / post_slug(day) / "index.html").read_text(encoding="utf-8"))
     return page

@@ -92,6 +92,8 @@ categories: [Daily Papers, 일간]
 tags: [huggingface, papers, daily, ai, LLM, 에이전트, 메모리, 효율화, 멀티모달]
 author: lim4349
 description: "에이전트(1편) 관련 논문이 많았습니다."
+pin: false
+slug: hf-daily-papers-2026-06-12
 ---
 
 # Hugging Face Daily Papers - 2026-06-12
@@ -310,7 +312,7 @@ def split_post(post: str) -> tuple[list[str], str]:
 def test_hostile_text_cannot_inject(text: str, final: bool) -> None:
     post = render_post(hostile_digest(text), PostConfig(), final=final)
     front, body = split_post(post)
-    # Front matter: exactly the seven keys, one line each, no braces or angle brackets from the payload.
+    # Front matter: exactly these keys, one line each, no braces or angle brackets from the payload.
     assert [line.split(":", 1)[0] for line in front] == [
         "title",
         "date",
@@ -318,8 +320,10 @@ def test_hostile_text_cannot_inject(text: str, final: bool) -> None:
         "tags",
         "author",
         "description",
+        "pin",
+        "slug",
     ]
-    description = front[-1]
+    description = front[5]
     assert re.fullmatch(r'description: "(?:[^"\\{}<>]|\\.)*"', description), description
     # Body: nothing Liquid, HTML or a stray front-matter fence can come from.
     for forbidden in ("{", "}", "<", ">", "\x00", "\u202e", "\u2066", "\u2028", "\r"):
