@@ -236,6 +236,46 @@ def publish(
     typer.echo(str(path))
 
 
+@app.command()
+def serve(
+    out: OutOpt = None,
+    blog: BlogOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (default 127.0.0.1: this machine only).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port (default 8765).")] = 8765,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the desk in the default browser.")] = False,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host (anyone reaching it can publish).")
+    ] = False,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Review days in the browser: a local desk over the same review and publish functions."""
+    from agent.layout import layout_for
+    from agent.web.security import is_loopback
+    from agent.web.server import check_bind
+    from agent.web.server import run as run_desk
+
+    try:
+        cfg = _load(config, out, cache_dir, blog)
+        check_bind(host, allow_remote)
+    except DigestError as exc:
+        _fail(exc)
+    url = f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}/"
+    if not is_loopback(host):
+        typer.echo(f"warning: the desk on {host} is reachable from other machines, without a login.", err=True)
+    typer.echo(f"review desk for {layout_for(cfg).root}: {url} (Ctrl-C to stop)", err=True)
+
+    def opened() -> None:
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    run_desk(cfg, host, port, on_ready=opened)
+
+
 def _cache_command(config: Path | None, cache_dir: Path | None, action: Callable[[Any], str]) -> None:
     from agent.cache import AnswerCache, default_cache_dir
 

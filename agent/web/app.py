@@ -1,0 +1,265 @@
+"""The review desk's routes: server-rendered pages and plain forms over agent.web.desk.
+
+Every action is a POST of a small form that answers with a redirect to the day page (so reloading never
+repeats it); a refused action answers the day page itself, with the reason next to the field and the
+editor's text kept. The library calls block (file lock, LLM), so they run in the thread pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from agent.config import Config
+from agent.errors import ConfigError, DigestError, LockedError, PublishRefused, ReviewError
+from agent.layout import layout_for
+from agent.web import desk
+from agent.web.highlight import faithfulness
+from agent.web.security import MAX_FORM_BYTES, FormRefused, HostCheck, allowed_hosts, check_form, new_token
+
+HERE = Path(__file__).resolve().parent
+
+DONE = {
+    "approve": "승인했습니다",
+    "reject": "제외했습니다",
+    "edit": "편집을 저장했습니다",
+    "regenerate": "다시 생성했습니다",
+    "publish": "게시했습니다",
+}
+
+
+@dataclass
+class CardForm:
+    """What a refused form sends back to its card: the editor's input and the reasons."""
+
+    summary: str | None = None
+    tags: str | None = None
+    note: str | None = None
+    summary_errors: list[str] = field(default_factory=list)
+    tag_errors: list[str] = field(default_factory=list)
+    error: str | None = None
+    stale: bool = False
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every payload string is escaped as HTML text
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["faithfulness"] = faithfulness
+    return env
+
+
+def _markdown_html(markdown: str) -> tuple[str, Markup]:
+    """The post as the preview shows it: front matter as text, the body through CommonMark with raw HTML
+    off (a payload's <script> is text; the post's own entities decode back to the characters)."""
+    from markdown_it import MarkdownIt
+
+    front, body = "", markdown
+    if markdown.startswith("---\n"):
+        end = markdown.find("\n---\n", 4)
+        if end != -1:
+            front, body = markdown[4:end], markdown[end + 5 :]
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    return front, Markup(md.render(body))  # noqa: S704 - markdown-it escapes text and drops raw HTML
+
+
+def create_app(
+    cfg: Config,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    enricher_factory: Callable[[], Any] | None = None,
+    token: str | None = None,
+) -> Starlette:
+    """The desk over ``layout_for(cfg)`` (``--out`` or ``--blog``). ``enricher_factory``: what regenerate
+    asks (default: the LLM from the environment). ``token``: the CSRF token (default: a fresh random one)."""
+    root = layout_for(cfg)
+    csrf = token or new_token()
+    hosts = allowed_hosts(host, port)
+    env = _environment()
+
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = env.get_template(name).render(csrf=csrf, root=str(root.root), **context)
+        return HTMLResponse(html, status_code=status)
+
+    def error_page(status: int, message: str) -> HTMLResponse:
+        return page("error.html", status=status, message=message)
+
+    def parse_day(request: Request) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(request.path_params["date"])
+        except ValueError:
+            return None
+
+    async def read_form(request: Request) -> dict[str, list[str]]:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise FormRefused(413, "form too large")
+        return check_form(request.headers, body, csrf, hosts)
+
+    def day_page(
+        day: dt.date, *, status: int = 200, forms: dict[str, CardForm] | None = None, banner: str | None = None,
+        done: str | None = None,
+    ) -> HTMLResponse:  # fmt: skip
+        opened = desk.open_desk_day(root, day, cfg)
+        return page("day.html", status=status, day=opened, forms=forms or {}, banner=banner, done=done)
+
+    async def index(request: Request) -> Response:
+        rows = await run_in_threadpool(desk.days, root)
+        return page("days.html", days=rows)
+
+    async def show_day(request: Request) -> Response:
+        day = parse_day(request)
+        if day is None:
+            return error_page(404, "no such date")
+        done = None
+        action, pid = request.query_params.get("done"), request.query_params.get("id")
+        if action in DONE:
+            done = DONE[action] + (f": {pid}" if pid else "")
+        try:
+            return await run_in_threadpool(lambda: day_page(day, done=done))
+        except ReviewError as exc:
+            return error_page(404, str(exc))
+
+    async def preview(request: Request) -> Response:
+        day = parse_day(request)
+        if day is None:
+            return error_page(404, "no such date")
+        try:
+            opened = await run_in_threadpool(desk.open_desk_day, root, day, cfg)
+        except ReviewError as exc:
+            return error_page(404, str(exc))
+        front, body = _markdown_html(opened.post_markdown) if opened.post_markdown else ("", Markup(""))
+        return page("preview.html", day=opened, front=front, body=body)
+
+    def done_redirect(day: dt.date, action: str, pid: str | None, anchor: str | None) -> RedirectResponse:
+        query = urlencode({"done": action, **({"id": pid} if pid else {})})
+        url = f"/day/{day.isoformat()}?{query}" + (f"#p-{anchor}" if anchor else "")
+        return RedirectResponse(url, status_code=303)
+
+    def next_open(day: dt.date, after: str) -> str | None:
+        """The card to land on after an approve/reject: the next one still open, else the first open one."""
+        cards = desk.open_desk_day(root, day, cfg).cards
+        ids = [c.id for c in cards]
+        open_ids = [c.id for c in cards if c.status in ("pending", "flagged", "needs-review")]
+        later = [i for i in open_ids if after in ids and ids.index(i) > ids.index(after)]
+        return (later or open_ids or [after])[0]
+
+    async def action(request: Request) -> Response:
+        day = parse_day(request)
+        name = request.path_params["action"]
+        if day is None or name not in DONE:
+            return error_page(404, "no such page")
+        try:
+            form = await read_form(request)
+        except FormRefused as exc:
+            return error_page(exc.status, exc.reason)
+
+        def field(key: str) -> str | None:
+            values = form.get(key)
+            return values[0] if values else None
+
+        pid = field("id") or None
+        version = field("version")
+        card = CardForm(summary=field("summary"), tags=field("tags"), note=field("note"))
+
+        def run() -> Response:
+            if name == "publish":
+                desk.publish(root, day, cfg)
+                return done_redirect(day, name, None, None)
+            if pid is None:
+                raise ReviewError("no paper id in the form")
+            if name == "approve":
+                desk.approve(root, day, cfg, [pid], expect_version=version)
+                return done_redirect(day, name, pid, next_open(day, pid))
+            if name == "reject":
+                desk.reject(root, day, cfg, pid, expect_version=version)
+                return done_redirect(day, name, pid, next_open(day, pid))
+            if name == "edit":
+                return save_edit(day, pid, card, version)
+            enricher = enricher_factory() if enricher_factory is not None else None
+            desk.regenerate(root, day, cfg, pid, card.note, enricher=enricher, expect_version=version)
+            return done_redirect(day, name, pid, pid)
+
+        try:
+            return await run_in_threadpool(run)
+        except desk.StaleError:
+            card.stale = True
+            card.error = (
+                "이 날짜의 검토 상태가 페이지를 연 뒤 바뀌었습니다 (다른 창이나 명령이 저장함). "
+                "아래는 지금 저장된 내용입니다. 확인하고 다시 하세요."
+            )
+            return await run_in_threadpool(lambda: refused(day, pid, card, 409))
+        except PublishRefused as exc:
+            message = str(exc)
+            return await run_in_threadpool(lambda: day_page(day, status=400, banner=message))
+        except LockedError as exc:
+            card.error = str(exc)
+            return await run_in_threadpool(lambda: refused(day, pid, card, 409))
+        except (ReviewError, ConfigError) as exc:
+            card.error = card.error or str(exc)
+            return await run_in_threadpool(lambda: refused(day, pid, card, 400))
+        except DigestError as exc:
+            message = str(exc)
+            return await run_in_threadpool(lambda: day_page(day, status=500, banner=message))
+
+    def refused(day: dt.date, pid: str | None, card: CardForm, status: int) -> Response:
+        if pid is None:
+            return day_page(day, status=status, banner=card.error)
+        return day_page(day, status=status, forms={pid: card})
+
+    def save_edit(day: dt.date, pid: str, card: CardForm, version: str | None) -> Response:
+        opened = desk.open_desk_day(root, day, cfg)
+        current = next((c for c in opened.cards if c.id == pid), None)
+        if current is None:
+            raise ReviewError(f"no paper {pid!r} on {day}")
+        summary = (card.summary or "").strip()
+        tags = [t.strip() for t in (card.tags or "").split(",") if t.strip()]
+        new_summary = summary if summary != current.summary else None
+        new_tags = tags if tuple(tags) != current.tags else None
+        if new_summary is None and new_tags is None:
+            if current.status in ("pending", "flagged", "needs-review"):
+                new_summary = summary  # saving the line as it is makes it the editor's
+            else:
+                return done_redirect(day, "edit", pid, pid)
+        card.summary_errors = desk.summary_problems(root, day, cfg, pid, summary) if new_summary is not None else []
+        if card.summary_errors:
+            return day_page(day, status=400, forms={pid: card})
+        try:
+            desk.edit(root, day, cfg, pid, summary=new_summary, tags=new_tags, expect_version=version)
+        except desk.StaleError:
+            raise
+        except ReviewError as exc:
+            card.tag_errors = [str(exc)]
+            return day_page(day, status=400, forms={pid: card})
+        return done_redirect(day, "edit", pid, pid)
+
+    routes = [
+        Route("/", index),
+        Route("/day/{date}", show_day),
+        Route("/day/{date}/preview", preview),
+        Route("/day/{date}/{action}", action, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(HostCheck, hosts=hosts)
+    return app

@@ -1,0 +1,47 @@
+"""Run the desk under uvicorn (the CLI prints; this module does not)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from agent.config import Config
+from agent.errors import ConfigError
+from agent.web.security import is_loopback
+
+
+def check_bind(host: str, allow_remote: bool) -> None:
+    """ConfigError for an address the desk must not bind: a wildcard (the Host check needs the name the
+    browser uses), or a non-loopback address without ``allow_remote``."""
+    try:
+        wildcard = ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        wildcard = False
+    if wildcard:
+        raise ConfigError(f"cannot bind the desk to {host}: give the one address editors will type in the browser.")
+    if not is_loopback(host) and not allow_remote:
+        raise ConfigError(
+            f"{host} is not a loopback address: anyone who reaches it could review and publish; "
+            "pass --allow-remote to bind it anyway."
+        )
+
+
+def run(cfg: Config, host: str, port: int, *, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until interrupted. ``on_ready`` runs once the socket listens (e.g. to open a browser)."""
+    import uvicorn
+
+    from agent.web.app import create_app
+
+    app = create_app(cfg, host=host, port=port)
+    config = uvicorn.Config(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        original = server.startup
+
+        async def startup(sockets: object = None) -> None:
+            await original(sockets)  # type: ignore[arg-type]
+            if server.started:
+                on_ready()
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run()
