@@ -2,7 +2,9 @@
 
 Exit codes (fixed contract): 0 draft written; 1 run failed, nothing written or overwritten; 2 usage/config
 error; 3 only with --strict, when any paper is flagged (after merging the review state: a paper the editor
-rejected, approved or edited is not; one that needs review again is).
+rejected, approved or edited is not; one that needs review again is); 4 the draft was written but the LLM
+endpoint failed during the run (unreachable, or the circuit breaker opened) — takes precedence over 3;
+`review --regenerate` during such an outage exits 4 too, changing nothing.
 """
 
 from __future__ import annotations
@@ -159,6 +161,9 @@ def run(
         f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
         f"{result.llm_requests} LLM requests, {result.cache_hits} cache hits, ${result.cost_usd:.4f}"
     )
+    if result.llm_endpoint_error:  # takes precedence over --strict's 3
+        typer.echo(f"error: {result.llm_endpoint_error}", err=True)
+        raise typer.Exit(4)
     if strict and result.flagged:
         typer.echo(
             f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {day}`.",

@@ -32,25 +32,33 @@ from typing import Any
 from agent.cache import AnswerCache, cache_key, default_cache_dir, prompt_version
 from agent.clean import clean_text
 from agent.config import Config, LLMConfig
-from agent.llm import LLMUnavailable  # cheap: the SDK is imported only when a client is built
+from agent.llm import (  # cheap: the SDK is imported only when a client is built
+    ChatClient,
+    ChatReply,
+    EndpointDown,
+    LLMUnavailable,
+    display_endpoint,
+    endpoint_host,
+    make_client,
+    mask_key,
+)
 from agent.models import Enrichment, Paper, Usage
 from agent.prompts import PROMPTS_DIR
 from agent.tokens import cost_usd, count_tokens
-from agent.validate import parse_answer, validate_answer, validate_overview
+from agent.validate import (
+    MAX_KEYWORD_CHARS,
+    MAX_NEW_KEYWORDS,
+    MAX_TAGS,
+    Verdict,
+    parse_answer,
+    validate_answer,
+    validate_overview,
+)
 from agent.vocab import Vocabulary, load_vocabulary
 
 log = logging.getLogger("paper-digest")
 
 MIN_ABSTRACT_WORDS = 12  # below this there is nothing checkable to summarise
-
-
-def mask_key(key: str | None) -> str:
-    """An API key as logs may show it: its family prefix and last 4 characters (a short one: nothing)."""
-    if not key:
-        return "(none)"
-    if len(key) < 20:  # real keys are 40+ characters; 7 shown characters would be most of a short secret
-        return "***"
-    return f"{key[:3]}…{key[-4:]}"
 
 
 def _rate_limited(exc: LLMUnavailable) -> bool:
@@ -93,19 +101,65 @@ class _Gate:
         return True
 
 
-def _declined(completion: Any) -> bool:
+def _declined(answer: dict[str, Any] | None) -> bool:
     """An answer that parses and leaves ``summary`` empty on purpose."""
-    answer = parse_answer(completion.data if completion.data is not None else completion.text)
     return answer is not None and isinstance(answer.get("summary"), str) and not answer["summary"].strip()
 
 
-def _params(cfg: LLMConfig) -> dict[str, Any]:
-    """Generation parameters that change an answer; they go into every cache key."""
+def _params(cfg: LLMConfig, endpoint: str) -> dict[str, Any]:
+    """What changes an answer besides the prompt and the model; it goes into every cache key. ``endpoint``
+    (the host of OPENAI_BASE_URL): two servers serving one model name do not share answers."""
     return {
         "temperature": cfg.temperature,
         "summary_min_chars": cfg.summary_min_chars,
         "summary_max_chars": cfg.summary_max_chars,
+        "endpoint": endpoint,
     }
+
+
+def summary_max_tokens(cfg: LLMConfig) -> int:
+    """``max_tokens`` for a summary: room for the longest valid answer with a 2× margin — the summary at
+    ~1.5 tokens a Hangul syllable, 3 tags, 5 keywords of 40 characters, the JSON around them."""
+    return 2 * (cfg.summary_max_chars * 3 // 2 + 3 * 12 + MAX_NEW_KEYWORDS * MAX_KEYWORD_CHARS // 3 + 40)
+
+
+OVERVIEW_MAX_TOKENS = 600  # two sentences of 합니다체 and the JSON around them, with a margin
+
+
+def reply_char_limit(cfg: LLMConfig) -> int:
+    """Longer replies are rejected before any check runs (the checks' cost grows with the square of the
+    length): four times the longest valid answer leaves room for a fence and a sentence around it."""
+    return 4 * (cfg.summary_max_chars + MAX_TAGS * 20 + MAX_NEW_KEYWORDS * MAX_KEYWORD_CHARS + 60)
+
+
+_ENRICHMENT_FIELDS = {"status", "origin", "summary", "tags", "new_keywords", "flag_reason"}
+_STATUSES = {"summarized", "flagged"}
+
+
+def cached_enrichment(row: Any, vocab: Vocabulary) -> Enrichment | None:
+    """The Enrichment in a cache row, or None when the row is not one this version writes (a miss: the
+    answer is asked again and the row overwritten). Every field is checked: a hand-edited or foreign row
+    must not reach the draft or the review state."""
+    if not isinstance(row, dict):
+        return None
+    e = row.get("enrichment")
+    if not isinstance(e, dict) or not set(e) <= _ENRICHMENT_FIELDS:
+        return None
+    status, summary, reason = e.get("status"), e.get("summary"), e.get("flag_reason")
+    tags, keywords = e.get("tags", []), e.get("new_keywords", [])
+    if status not in _STATUSES or e.get("origin") != "llm":
+        return None
+    if not (summary is None or isinstance(summary, str)) or not (reason is None or isinstance(reason, str)):
+        return None
+    if not all(isinstance(v, list) and all(isinstance(t, str) for t in v) for v in (tags, keywords)):
+        return None
+    if len(tags) > MAX_TAGS or any(vocab.canonical(t) != t for t in tags):
+        return None
+    if status == "summarized" and (not summary or not summary.strip() or reason is not None):
+        return None
+    if status == "flagged" and not reason:
+        return None
+    return Enrichment.from_json(e)
 
 
 @dataclass
@@ -116,41 +170,30 @@ class Enricher:
     usage: Usage
     version: str
     prompts_dir: Path = PROMPTS_DIR
-    client_factory: Callable[[], Any] | None = None  # tests inject; default builds agent.llm.LLMClient
+    client_factory: Callable[[LLMConfig], ChatClient] = make_client  # tests inject their own
     on_done: Callable[[], None] | None = None
-    _client: Any = None
-    _injected: bool = False  # the client came from client_factory: it counts its own requests
+    endpoint: str = field(default_factory=endpoint_host)  # the host of OPENAI_BASE_URL, for cache keys
+    warnings: list[str] = field(default_factory=list)
+    # The endpoint failed (unreachable, timing out, breaker open): the first such error, and how many papers
+    # it left without an answer. agent.pipeline turns this into exit code 4.
+    outage: LLMUnavailable | None = None
+    left_by_outage: int = 0
+    _client: ChatClient | None = None
     _budget_spent: bool = False
     _reserved_usd: float = 0.0  # estimated cost of the requests in flight
-    _sent: int = 0  # chat requests started (for -v logging; HTTP retries are counted by the client)
-    warnings: list[str] = field(default_factory=list)
+    _asked: int = 0  # chat requests started (for -v logging; HTTP retries are counted by the client)
 
     # -- the LLM client, created only on the first cache miss ---------------------------------------------
-    def client(self) -> Any:
+    def client(self) -> ChatClient:
         if self._client is None:
-            if self.client_factory is not None:
-                self._client = self.client_factory()
-                self._injected = True
-            else:
-                from agent.llm import LLMClient
-
-                self._client = LLMClient(
-                    model=self.cfg.model,
-                    timeout=self.cfg.timeout_s,
-                    max_retries=self.cfg.max_retries,
-                    temperature=self.cfg.temperature,
-                    on_request=self._count_request,
-                )
+            self._client = self.client_factory(self.cfg)
         return self._client
 
-    def _count_request(self) -> None:
-        self.usage.llm_requests += 1
-
     async def aclose(self) -> None:
+        """Close the client and book the HTTP requests it sent (retries included) in the ledger."""
         if self._client is not None:
             client, self._client = self._client, None
-            if self._injected:  # the default client reports every HTTP request through on_request
-                self.usage.llm_requests += int(getattr(client, "requests_sent", 0) or 0)
+            self.usage.llm_requests += client.requests_sent
             await client.aclose()
 
     # -- keys -----------------------------------------------------------------------------------------------
@@ -161,7 +204,7 @@ class Enricher:
             abstract=paper.abstract,
             prompt_version=self.version,
             model=self.cfg.model,
-            params=_params(self.cfg),
+            params=_params(self.cfg, self.endpoint),
             extra=note or "",
         )
 
@@ -192,10 +235,10 @@ class Enricher:
         self._reserved_usd = max(0.0, self._reserved_usd - reserved)
 
     async def _ask(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, what: str
-    ) -> Any | None:
-        """One chat request within the budget: the Completion (booked in the ledger), or None when the
-        budget does not allow it. Raises LLMUnavailable / LLMError from the client."""
+        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, what: str, max_tokens: int
+    ) -> ChatReply | None:
+        """One chat request within the budget: the reply (booked in the ledger), or None when the budget
+        does not allow it. Raises LLMUnavailable / LLMError from the client."""
         # Counted where something uses the count: the budget decision, and the -v line. Loading tiktoken's
         # o200k encoding costs ~0.5 s and ~80 MB RSS, which a plain nightly run does not need (the ledger is
         # the response's `usage`). Without the BPE file the count is an estimate ("~").
@@ -205,30 +248,38 @@ class Enricher:
         if reserved is None:
             return None
         try:
-            self._sent += 1
+            self._asked += 1
             log.debug(
                 "LLM request %d: %s, %s%d prompt tokens (model %s, endpoint %s, key %s)",
-                self._sent,
+                self._asked,
                 what,
                 "" if exact else "~",
                 tokens,
                 self.cfg.model,
-                os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+                display_endpoint(),
                 mask_key(os.environ.get("OPENAI_API_KEY")),
             )
-            completion = await self.client().complete_json(messages, schema=schema, schema_name=name)
-            self._book(completion)
-            return completion
+            reply = await self.client().complete(
+                messages,
+                schema=schema,
+                schema_name=name,
+                max_tokens=max_tokens,
+                # The system prompt and few-shot turns are the same for every paper: one key for them all.
+                cache_key=f"paper-digest-{name}-{self.version}",
+            )
+            self._book(reply)
+            return reply
         finally:
             self._release(reserved)
 
     def _budget_flag(self) -> str:
         return f"budget: ${self.cfg.budget_usd:.2f} 예산 소진으로 미요청"
 
-    def _book(self, completion: Any) -> None:
-        self.usage.prompt_tokens += completion.prompt_tokens
-        self.usage.completion_tokens += completion.completion_tokens
-        cost = cost_usd(completion.prompt_tokens, completion.completion_tokens, self.cfg.model, self.cfg.prices)
+    def _book(self, reply: ChatReply) -> None:
+        u = reply.usage
+        self.usage.prompt_tokens += u.prompt_tokens
+        self.usage.completion_tokens += u.completion_tokens
+        cost = cost_usd(u.prompt_tokens, u.completion_tokens, self.cfg.model, self.cfg.prices)
         if cost is None:
             self._warn_once(f"no price for model {self.cfg.model!r}; add it to [llm.prices] for cost figures.")
         else:
@@ -236,12 +287,18 @@ class Enricher:
 
     # -- one paper --------------------------------------------------------------------------------------------
     async def summarize(self, paper: Paper, *, note: str | None = None, use_cache: bool = True) -> Enrichment:
-        """The paper's summary and tags: cached, validated, or flagged with the reason (never raises for an
-        endpoint that is down or rate-limiting; raises LLMError when no request can succeed)."""
-
+        """The paper's summary and tags: cached, validated, or flagged with the reason. Raises EndpointDown
+        when the endpoint cannot be reached (nothing to record: the paper keeps what it had), LLMError when no
+        request can succeed (bad key, unknown model)."""
         try:
             return await self._summarize(paper, note=note, use_cache=use_cache)
         except LLMUnavailable as exc:
+            if exc.endpoint_down:
+                raise EndpointDown(
+                    f"cannot reach the LLM endpoint at {self.endpoint}: {exc.reason}; {paper.id} was left as it was.",
+                    host=self.endpoint,
+                    reason=exc.reason,
+                ) from None
             return self._unasked(paper, f"LLM 응답 없음: {exc}")
 
     async def _summarize(self, paper: Paper, *, note: str | None, use_cache: bool) -> Enrichment:
@@ -255,10 +312,10 @@ class Enricher:
             )
         key = self.summary_key(paper, note)
         if use_cache:
-            hit = self.cache.get(key)
-            if hit is not None and isinstance(hit.get("enrichment"), dict):
+            hit = cached_enrichment(self.cache.get(key), self.vocab)
+            if hit is not None:
                 self.usage.cache_hits += 1
-                return Enrichment.from_json(hit["enrichment"])
+                return hit
 
         from agent.prompts import describe_tags, repair_messages, summary_messages, summary_schema
 
@@ -271,22 +328,24 @@ class Enricher:
             prompts_dir=self.prompts_dir,
         )
         schema = summary_schema(self.vocab.names)
-        completion = await self._ask(messages, schema, "paper_summary", f"summary of {paper.id}")
-        if completion is None:
+        tokens = summary_max_tokens(self.cfg)
+        reply = await self._ask(messages, schema, "paper_summary", f"summary of {paper.id}", tokens)
+        if reply is None:
             return self._unasked(paper, self._budget_flag())
-        verdict = self._validate(completion, paper)
-        if not verdict.ok and _declined(completion):
+        verdict, answer = self._check(reply, paper)
+        if not verdict.ok and _declined(answer):
             # The prompt tells the model to leave the summary empty when the abstract says nothing checkable:
             # that is an answer for the editor, not a mistake to repair.
             verdict = replace(verdict, problems=("모델이 초록에서 요약할 내용을 찾지 못함 (편집자 확인 필요)",))
         elif not verdict.ok:
             log.info("%s: repairing answer (%s)", paper.id, "; ".join(verdict.problems))
-            fix = repair_messages(messages, completion.text, verdict.problems, prompts_dir=self.prompts_dir)
-            repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}")
+            quoted = reply.text[: reply_char_limit(self.cfg)]  # an over-long reply is not sent back whole
+            fix = repair_messages(messages, quoted, verdict.problems, prompts_dir=self.prompts_dir)
+            repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}", tokens)
             if repaired is None:  # not cached: a run with budget left asks again
                 reason = f"{self._budget_flag()} (수정 요청 전 검증 실패: {'; '.join(verdict.problems)})"
                 return self._unasked(paper, reason)
-            verdict = self._validate(repaired, paper)
+            verdict, answer = self._check(repaired, paper)
 
         if verdict.ok:
             result = Enrichment(
@@ -320,14 +379,22 @@ class Enricher:
             flag_reason=reason,
         )
 
-    def _validate(self, completion: Any, paper: Paper) -> Any:
-        return validate_answer(
-            completion.data if completion.data is not None else completion.text,
+    def _check(self, reply: ChatReply, paper: Paper) -> tuple[Verdict, dict[str, Any] | None]:
+        """The reply parsed (once) and validated. An over-long reply is rejected by its length alone: the
+        checks' regexes are not run on it."""
+        limit = reply_char_limit(self.cfg)
+        if len(reply.text) > limit:
+            problem = f"응답이 너무 김 ({len(reply.text)}자, 최대 {limit}자): JSON 객체 하나로만 짧게 답할 것"
+            return Verdict(False, (problem,), "", (), ()), None
+        answer = parse_answer(reply.text)
+        verdict = validate_answer(
+            answer,
             abstract=paper.title + "\n" + paper.abstract,
             vocab=self.vocab,
             min_chars=self.cfg.summary_min_chars,
             max_chars=self.cfg.summary_max_chars,
         )
+        return verdict, answer
 
     # -- the day's overview ------------------------------------------------------------------------------
     async def overview(self, day: dt.date, results: Sequence[Enrichment]) -> str | None:
@@ -343,30 +410,47 @@ class Enricher:
             abstract=digest,
             prompt_version=self.version,
             model=self.cfg.model,
-            params=_params(self.cfg),
+            params=_params(self.cfg, self.endpoint),
         )
         hit = self.cache.get(key)
-        if hit is not None and isinstance(hit.get("overview"), str):
+        if hit is not None and isinstance(hit.get("overview"), str) and hit["overview"].strip():
             self.usage.cache_hits += 1
-            return hit["overview"]
+            return str(hit["overview"])
+        if hit is not None and isinstance(hit.get("rejected"), str):
+            # Rejected before for exactly these summaries: asking again would cost a request for the same
+            # answer. A changed summary, tag or prompt is another key.
+            self.usage.cache_hits += 1
+            self._warn(f"overview rejected ({hit['rejected']}); using the tag-based overview.")
+            return None
 
         from agent.prompts import OVERVIEW_SCHEMA, overview_messages
 
         messages = overview_messages(date=day.isoformat(), items=items, prompts_dir=self.prompts_dir)
         try:
-            completion = await self._ask(messages, OVERVIEW_SCHEMA, "overview", f"overview of {day.isoformat()}")
+            reply = await self._ask(
+                messages, OVERVIEW_SCHEMA, "overview", f"overview of {day.isoformat()}", OVERVIEW_MAX_TOKENS
+            )
         except LLMUnavailable as exc:
+            if exc.endpoint_down and self.outage is None:
+                self.outage = exc
             self._warn(f"overview not generated ({exc}); using the tag-based overview.")
             return None
-        if completion is None:
+        if reply is None:
             self._warn("overview not generated (budget reached); using the tag-based overview.")
             return None
-        text = completion.data.get("overview") if isinstance(completion.data, dict) else None
-        problems = validate_overview(text) if isinstance(text, str) else ["no overview in the answer"]
-        if problems:
-            self._warn(f"overview rejected ({'; '.join(problems)}); using the tag-based overview.")
+        if len(reply.text) > reply_char_limit(self.cfg):
+            problems = [f"응답이 너무 김 ({len(reply.text)}자)"]
+            text = None
+        else:
+            answer = parse_answer(reply.text)
+            text = answer.get("overview") if answer is not None else None
+            problems = validate_overview(text) if isinstance(text, str) else ["no overview in the answer"]
+        if problems or not isinstance(text, str):
+            reason = "; ".join(problems)
+            self.cache.set(key, {"rejected": reason, "model": self.cfg.model})
+            self._warn(f"overview rejected ({reason}); using the tag-based overview.")
             return None
-        overview = " ".join(str(text).split())
+        overview = " ".join(text.split())
         self.cache.set(key, {"overview": overview, "model": self.cfg.model})
         return overview
 
@@ -391,6 +475,9 @@ class Enricher:
                         result = await self._summarize(paper, note=None, use_cache=True)
                     except LLMUnavailable as exc:
                         if not (_rate_limited(exc) and gate.lower(granted)):
+                            if exc.endpoint_down:
+                                self.outage = self.outage or exc
+                                self.left_by_outage += 1
                             result = self._unasked(paper, f"LLM 응답 없음: {exc}")
             if self.on_done:
                 self.on_done()
@@ -426,6 +513,13 @@ def open_enricher(cfg: Config, usage: Usage, *, prompts_dir: Path | None = None,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EnrichedDay:
+    results: dict[str, Enrichment]  # by paper id: every paper, valid or flagged, never dropped
+    overview: str | None
+    outage: EndpointDown | None = None  # the endpoint failed during the run (the CLI's exit code 4)
+
+
 def enrich_day(
     papers: Sequence[Paper],
     *,
@@ -434,14 +528,16 @@ def enrich_day(
     usage: Usage,
     progress: bool = False,
     warnings: list[str] | None = None,
-    client_factory: Callable[[], Any] | None = None,
+    client_factory: Callable[[LLMConfig], ChatClient] | None = None,
     prompts_dir: Path | None = None,
-) -> tuple[dict[str, Enrichment], str | None]:
-    """Summaries and tags for every paper (valid or flagged, never dropped) and the day's overview.
+) -> EnrichedDay:
+    """Summaries and tags for every paper and the day's overview.
 
     Raises LLMError when the endpoint refuses the run itself (bad key, unknown model); answers validated
-    before that stay cached."""
-    enricher = open_enricher(cfg, usage, client_factory=client_factory, prompts_dir=prompts_dir)
+    before that stay cached. An endpoint that cannot be reached is not an error here: the papers it left are
+    flagged with the reason, and ``outage`` says so."""
+    extra = {"client_factory": client_factory} if client_factory is not None else {}
+    enricher = open_enricher(cfg, usage, prompts_dir=prompts_dir, **extra)
     try:
         if progress:
             from rich.progress import Progress
@@ -449,14 +545,23 @@ def enrich_day(
             with Progress(transient=True) as bar:
                 task = bar.add_task("요약 생성", total=len(papers))
                 enricher.on_done = lambda: bar.advance(task)
-                result = asyncio.run(enricher.run(papers, day))
+                results, overview = asyncio.run(enricher.run(papers, day))
         else:
-            result = asyncio.run(enricher.run(papers, day))
+            results, overview = asyncio.run(enricher.run(papers, day))
     finally:
         enricher.cache.close()
         if warnings is not None:
             warnings.extend(enricher.warnings)
-    return result
+    outage = None
+    if enricher.outage is not None:
+        n = enricher.left_by_outage
+        left = f"{n} paper{'s' if n != 1 else ''} left flagged" if n else "the overview fell back to tags"
+        outage = EndpointDown(
+            f"cannot reach the LLM endpoint at {enricher.endpoint}: {enricher.outage.reason}; {left}.",
+            host=enricher.endpoint,
+            reason=enricher.outage.reason,
+        )
+    return EnrichedDay(results, overview, outage)
 
 
 def keyword_enrichment(papers: Sequence[Paper]) -> dict[str, Enrichment]:

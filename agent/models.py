@@ -123,6 +123,9 @@ class RunReport:
     seconds: float = 0.0
     draft: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # The LLM endpoint failed during the run (unreachable, or the circuit breaker opened): one line saying
+    # where, why and how many papers it left flagged. The CLI exits 4.
+    llm_endpoint_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -139,9 +139,11 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     else:
         from agent.enrich import enrich_day
 
-        enrichments, overview = enrich_day(
+        enriched = enrich_day(
             ranked, day=opts.date, cfg=cfg, usage=usage, progress=opts.progress, warnings=report.warnings
         )
+        enrichments, overview = enriched.results, enriched.overview
+        report.llm_endpoint_error = str(enriched.outage) if enriched.outage else None
 
     digest = Digest(
         date=opts.date,

@@ -19,7 +19,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config, LLMConfig
 from agent.errors import ReviewError
@@ -40,6 +40,9 @@ from agent.state import (
 )
 from agent.store import Day, commit, open_day, unknown_tags_message
 from agent.vocab import MAX_TAGS, canonicalize
+
+if TYPE_CHECKING:
+    from agent.enrich import Enricher
 
 __all__ = ["Day", "approve", "edit", "open_day", "regenerate", "reject", "review_table"]
 
@@ -226,40 +229,40 @@ def regenerate(
     paper_id: str,
     note: str | None = None,
     *,
-    enricher: Any = None,
+    enricher: Enricher | None = None,
     lock_timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
     """Ask the LLM again for one paper, with the editor's note, bypassing the cached answer. The new answer
     (cached by the Enricher under its own key) comes back pending (flagged if it fails validation) and
-    replaces any editor edit of that paper. ``enricher``: anything with ``async summarize(paper, *, note,
-    use_cache)``; default: one built from ``cfg`` (needs LLM credentials). Its client is closed afterwards."""
+    replaces any editor edit of that paper. ``enricher``: default one built from ``cfg`` (needs LLM
+    credentials); its client is closed afterwards. Raises EndpointDown (exit code 4) when the endpoint cannot
+    be reached: nothing is written."""
     note = note.strip() if note and note.strip() else None
     before = open_day(layout, day)  # no lock: validate the id and read the paper
     _entry(before, paper_id, "regenerate")
     paper = _paper(before, paper_id)
 
     own = enricher is None
-    if own:
+    if enricher is None:
         from agent.enrich import open_enricher
         from agent.llm import check_credentials
         from agent.models import Usage
 
         check_credentials()
         enricher = open_enricher(cfg, Usage())
+    asker = enricher
 
     async def ask() -> Enrichment:
         try:
-            return cast(Enrichment, await enricher.summarize(paper, note=note, use_cache=False))
+            return await asker.summarize(paper, note=note, use_cache=False)
         finally:
-            aclose = getattr(enricher, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await asker.aclose()
 
     try:
         result = asyncio.run(ask())
     finally:
         if own:
-            enricher.cache.close()
+            asker.cache.close()
 
     with date_lock(layout, day, lock_timeout):
         opened = open_day(layout, day)

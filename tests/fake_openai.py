@@ -1,7 +1,7 @@
 """An OpenAI-compatible chat server for tests and benchmarks, built on tests/servers.py's LocalServer.
 
     with FakeOpenAI(answer=by_title(load_answers())) as fake:
-        client = LLMClient(model="gpt-4.1-mini", api_key="sk-test-dummy", base_url=fake.base_url)
+        client = OpenAIChat(model="gpt-4.1-mini", api_key="sk-test-dummy", base_url=fake.base_url)
         fake.queue(Fault.server_error(), Fault.server_error())  # the next two requests fail, then it answers
         ...
         fake.requests          # every ChatRequest received, in order (retries included)

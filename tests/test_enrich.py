@@ -1,6 +1,6 @@
 """agent/enrich.py live against tests/fake_openai.py on 127.0.0.1: prompt → LLM → validate → repair → cache.
 
-Every test runs ``enrich_day`` on the ten papers of the 2026-02-13 sample with the real LLMClient (key and URL
+Every test runs ``enrich_day`` on the ten papers of the 2026-02-13 sample with the real OpenAIChat client (key and URL
 from the SDK's environment variables, as in production) and a fresh cache directory. The fake answers per
 paper title (tests/fixtures/answers.toml); a test scripts the answers of one paper where it needs a bad one.
 Request counts come from the fake (``fake.requests``) and must match the ledger (``usage.llm_requests``).
@@ -95,8 +95,8 @@ def enrich(papers: Sequence[Paper], cfg: Config, **kwargs: Any) -> Run:
     from agent.enrich import enrich_day
 
     usage, warnings = Usage(), list[str]()
-    results, overview = enrich_day(papers, day=DAY, cfg=cfg, usage=usage, warnings=warnings, **kwargs)
-    return Run(results, overview, usage, warnings)
+    day = enrich_day(papers, day=DAY, cfg=cfg, usage=usage, warnings=warnings, **kwargs)
+    return Run(day.results, day.overview, usage, warnings)
 
 
 def title_of(paper_id: str) -> str:
@@ -507,13 +507,17 @@ class InterruptAfter:
     def requests_sent(self) -> int:
         return int(self.inner.requests_sent)
 
-    async def complete_json(self, *args: Any, **kwargs: Any) -> Any:
+    @property
+    def endpoint(self) -> str:
+        return str(self.inner.endpoint)
+
+    async def complete(self, *args: Any, **kwargs: Any) -> Any:
         if self.calls == self.n:
             signal.raise_signal(signal.SIGINT)
             await asyncio.sleep(30)  # cancelled by the interrupt
             raise AssertionError("SIGINT did not stop the run")
         self.calls += 1
-        return await self.inner.complete_json(*args, **kwargs)
+        return await self.inner.complete(*args, **kwargs)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -536,11 +540,11 @@ def ctrl_c_enabled() -> Iterator[None]:
 def test_an_interrupted_run_resumes_with_only_the_remaining_requests(
     papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path, answered: int
 ) -> None:
-    from agent.llm import LLMClient
+    from agent.llm import make_client
 
     cfg = config(tmp_path, concurrency=1)
     with fake_llm(llm_env) as fake:
-        factory = lambda: InterruptAfter(LLMClient(model=cfg.llm.model, api_key=KEY, base_url=fake.base_url), answered)  # noqa: E731
+        factory = lambda llm: InterruptAfter(make_client(llm), answered)  # noqa: E731
         with pytest.raises(KeyboardInterrupt):
             enrich(papers, cfg, client_factory=factory)
         assert len(fake.requests) == answered
@@ -587,7 +591,7 @@ def test_a_server_capping_in_flight_below_concurrency_still_answers_every_paper(
 
 
 def test_mask_key_never_shows_the_whole_key() -> None:
-    from agent.enrich import mask_key
+    from agent.llm import mask_key
 
     assert mask_key("sk-proj-abcdefghijklmnop1234") == "sk-…1234"
     assert mask_key("sk-test-dummy") == "***" and mask_key(None) == "(none)" and mask_key("") == "(none)"

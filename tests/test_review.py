@@ -335,7 +335,7 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
 
     from agent.cache import AnswerCache
     from agent.enrich import Enricher
-    from agent.llm import LLMClient
+    from agent.llm import OpenAIChat
     from agent.models import Usage
     from agent.vocab import load_vocabulary
 
@@ -349,9 +349,7 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
             cache=AnswerCache(tmp_path_factory.mktemp("cache")),
             usage=Usage(),
             version="test-prompts",
-            client_factory=lambda: LLMClient(
-                model=cfg.llm.model, api_key="sk-test-dummy", base_url=server.base_url
-            ),
+            client_factory=lambda llm: OpenAIChat(model=llm.model, api_key="sk-test-dummy", base_url=server.base_url),
         )
         try:
             msg = regenerate(Layout(out), DAY, cfg, "2606.00001", note=note, enricher=enricher)

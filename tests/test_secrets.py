@@ -25,7 +25,7 @@ import vcr
 from clirun import cli_env, run_cli
 from fake_openai import FakeOpenAI, Fault, by_title, load_answers
 
-from agent.llm import LLMClient
+from agent.llm import OpenAIChat
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "hf_daily_papers_2026-02-13.json"
@@ -83,10 +83,10 @@ def test_the_api_key_is_nowhere(tmp_path: Path, vcr_config: dict[str, Any]) -> N
 
         # A cassette recorded with the project's VCR settings while sending the key.
         async def ask() -> None:
-            client = LLMClient(model="gpt-4.1-mini", api_key=key, base_url=fake.base_url, max_retries=0)
+            client = OpenAIChat(model="gpt-4.1-mini", api_key=key, base_url=fake.base_url, max_retries=0)
             try:
                 messages = [{"role": "user", "content": "<paper_title>Voxtral Realtime</paper_title>"}]
-                await client.complete_json(messages, schema={"type": "object"}, schema_name="s")
+                await client.complete(messages, schema={"type": "object"}, schema_name="s")
             finally:
                 await client.aclose()
 
