@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -116,15 +116,21 @@ def validate_answer(
         problems.append("summary 필드가 없거나 문자열이 아님")
 
     raw_tags = answer.get("tags")
+    names: list[str] = []
     if raw_tags is None or isinstance(raw_tags, str):
-        tags, tag_problems = validate_tags(raw_tags or "", vocab)
+        names = (raw_tags or "").split(",")
+        tags, tag_problems = validate_tags(names, vocab)
     elif isinstance(raw_tags, list):
-        tags, tag_problems = validate_tags([t for t in raw_tags if isinstance(t, str)], vocab)
+        names = [t for t in raw_tags if isinstance(t, str)]
+        tags, tag_problems = validate_tags(names, vocab)
     else:
         tags, tag_problems = (), ["tags가 문자열 목록이 아님"]
     problems += tag_problems
 
-    keywords = _clean_keywords(answer.get("new_keywords"), vocab)
+    # A tag the vocabulary lacks is a suggestion for the editor, never lost: it joins new_keywords (first).
+    unknown = canonicalize(vocab, names)[1]
+    suggested = answer.get("new_keywords")
+    keywords = _clean_keywords([*unknown, *(suggested if isinstance(suggested, list) else [])], vocab)
     return Verdict(not problems, tuple(problems), summary, tags, keywords)
 
 
@@ -149,15 +155,46 @@ _FILLER = re.compile(
     r"(?:^|(?<=\s))(?:(?:본|이|해당)\s?(?:논문|연구|작업)(?:은|는|에서는|에서|이|가)"
     r"|(?:저자|저자들|연구진|연구자들|우리)(?:은|는|이|가))(?=\s)"
 )
+# The words the prompt bans (prompts/style.toml [summary] banned_hype lists the same, a test checks it):
+# hype is never allowed; the superlatives only when the abstract makes that claim.
+BANNED_HYPE = ("혁신적인", "획기적인", "놀라운", "압도적인", "전례 없는", "혁명적인", "게임 체인저", "괄목할 만한")
 _HYPE = re.compile(r"혁신적|획기적|놀라운|놀랍|압도적|전례\s?없|혁명적|게임\s?체인저|괄목할")
-_FIRST = re.compile(r"최초")
-_FIRST_CLAIM = re.compile(r"\b(?:the|a) first\b|\bfirst (?:to|time)\b|\bpioneer", re.IGNORECASE)
-_SOTA = re.compile(
-    r"(?<![A-Za-z])SOTA(?![A-Za-z])|state[- ]of[- ]the[- ]art"
-    r"|최고\s?(?:의\s)?(?:성능|수준)|최첨단|세계\s?최고",
+_FIRST = re.compile(r"최초|(?<![가-힣])처음으로")
+# A claim to be first, not "the first step" or "first-order statistics".
+_FIRST_CLAIM = re.compile(
+    r"\bfor the first time\b|\bfirst[- ]ever\b|\bpioneer"
+    r"|\bthe first (?!(?:step|stage|phase|round|time|half|layer|token|author|place|few|two|three)\b)"
+    r"(?:[\w-]+ ){0,3}?(?:to|that)\b"
+    r"|(?:[,:;(]|\b(?:is|are|was|were|be|being|as|present\w*|introduc\w*|propos\w*|represent\w*|offer\w*"
+    r"|becom\w*|develop\w*|build\w*|release\w*))\s+(?:the|a|our)\s+(?:very\s+)?first\b"
+    r"(?![- ](?:order|step|stage|phase|round|time|half|layer|token|author|place|two|three|few))",
     re.IGNORECASE,
 )
-_SOTA_CLAIM = re.compile(r"state[- ]of[- ]the[- ]art|\bSOTA\b|\bbest\b", re.IGNORECASE)
+_SOTA = re.compile(
+    r"(?<![A-Za-z])SOTA(?![A-Za-z])|state[- ]of[- ]the[- ]art|최상(?:의|위)"
+    r"|(?<![가-힣])최고(?!\s?경영)(?:의)?(?:\s?(?:성능|수준|정확도|점수|결과|처리량))?"
+    r"|가장\s?(?:높은|좋은|뛰어난|우수한)\s?(?:성능|정확도|점수|결과)",
+    re.IGNORECASE,
+)
+# 최첨단 names what the abstract calls frontier / cutting-edge / state-of-the-art models; not a claim.
+_CUTTING_EDGE = re.compile(r"최첨단")
+_CUTTING_EDGE_SOURCE = re.compile(
+    r"frontier|cutting[- ]edge|leading[- ]edge|state[- ]of[- ]the[- ]art|\bSOTA\b|most advanced", re.IGNORECASE
+)
+_SOTA_WORD = re.compile(
+    r"state[- ]of[- ]the[- ]art|\bSOTA\b|\bbest\b(?![- ](?:of|practices?|effort|response|arm))|\bnew records?\b",
+    re.IGNORECASE,
+)
+_SOTA_VERB = re.compile(
+    r"\b(?:achiev|set|establish|attain|reach|deliver|obtain|yield|outperform|surpass|beat|exceed|rank|produc"
+    r"|report|demonstrat|show)\w*|\bnew\b|\b(?:is|are)\b",
+    re.IGNORECASE,
+)
+_SOTA_HEDGE = re.compile(
+    r"occasional|sometimes|\bnear|close to|comparable|competitive|approach|on par|rival|\bmatch|\bcan\b|\bmay\b"
+    r"|\bmight\b|\bcould\b|\bwould\b|\bif\b|\bwhether\b|\bthan\b|\bwithout\b|\bnot\b|compar",
+    re.IGNORECASE,
+)
 _TRANSLATIONESE = re.compile(r"에\s?있어서|되어지|되어진|[을를]\s가지는|\S+의\s+\S+의\s+\S+의(?=\s)")
 _SPACING = re.compile(r"(?<=[가-힣])(?<!실)수\s?(?:있|없)")  # "할수 있다" (but "실수 없이")
 _NOT_A_SUMMARY = re.compile(
@@ -177,18 +214,22 @@ def validate_summary(text: str, *, abstract: str, min_chars: int = 20, max_chars
     problems: list[str] = []
     if any(ch in text for ch in "\n\r\u2028\u2029"):
         problems.append("줄바꿈이 있음: 한 줄로 쓸 것")
-    korean, share = _korean(text)
+    korean, share = _korean(text, abstract)
     if not korean:
         problems.append(f"한국어 문장이 아님 (한글 {share:.0%}, 50% 이상이어야 함)")
     if len(text) < min_chars:
         problems.append(f"너무 짧음 ({len(text)}자, 최소 {min_chars}자)")
     elif len(text) > max_chars:
         problems.append(f"너무 김 ({len(text)}자, 최대 {max_chars}자)")
-    problems += _markup_problems(text)
+    problems += _markup_problems(text, abstract)
     core = text  # what the style checks read: the sentence inside any wrapping quotes
     if len(text) > 2 and text[0] in _QUOTES and text.rstrip(".")[-1] == _QUOTES[text[0]]:
         problems.append("요약 전체를 따옴표로 감쌈: 따옴표 없이 쓸 것")
         core = text.strip(_QUOTE_CHARS + ".") + "."
+    else:
+        quote = _inner_quote(text)
+        if quote:
+            problems.append(f"따옴표가 있음 ({quote}): 따옴표 없이 쓸 것")
     if _has_control(text):
         problems.append("보이지 않는 제어 문자가 있음")
 
@@ -203,9 +244,16 @@ def validate_summary(text: str, *, abstract: str, min_chars: int = 20, max_chars
     if korean:
         problems += _korean_style_problems(core, abstract)
 
+    phrase = _english_phrase(text, abstract)
+    if phrase and korean:
+        problems.append(f"초록에 없는 영어 구절 '{phrase}': 한국어로 쓰거나 초록의 이름 그대로 쓸 것")
+
     invented = invented_numbers(text, abstract)
     if invented:
         problems.append(f"초록에 없는 숫자: {', '.join(invented)} (초록의 숫자만 그대로 쓸 것)")
+    units = changed_units(text, abstract)
+    if units:
+        problems.append(f"숫자의 단위가 초록과 다름: {', '.join(units)} (초록의 단위 그대로 쓸 것)")
     return problems
 
 
@@ -226,11 +274,14 @@ def _korean_style_problems(text: str, abstract: str) -> list[str]:
     hype = _HYPE.search(text)
     if hype:
         problems.append(f"과장 표현 '{hype.group(0)}'")
-    if _FIRST.search(text) and not _FIRST_CLAIM.search(abstract):
-        problems.append("초록이 주장하지 않는 '최초' 표현")
+    first = _FIRST.search(text)
+    if first and not _FIRST_CLAIM.search(abstract):
+        problems.append(f"초록이 주장하지 않는 '{first.group(0)}' 표현")
     sota = _SOTA.search(text)
-    if sota and not _SOTA_CLAIM.search(abstract):
+    if sota and not claims_best(abstract):
         problems.append(f"초록이 주장하지 않는 최고 성능 표현 '{sota.group(0)}'")
+    if _CUTTING_EDGE.search(text) and not _CUTTING_EDGE_SOURCE.search(abstract):
+        problems.append("초록에 없는 '최첨단' 표현 (초록이 frontier, cutting-edge, state-of-the-art라 할 때만)")
     clumsy = _TRANSLATIONESE.search(text)
     if clumsy:
         problems.append(f"번역투 표현 '{clumsy.group(0)}'")
@@ -243,7 +294,31 @@ def _korean_style_problems(text: str, abstract: str) -> list[str]:
     return problems
 
 
-def _markup_problems(text: str) -> list[str]:
+def claims_best(abstract: str) -> bool:
+    """Does the abstract claim the best result ("achieves state-of-the-art", "a new state of the art",
+    "the best overall performance")? Mentions in another sense do not count: "compared with
+    state-of-the-art methods", "can occasionally reach state-of-the-art", "best-of-N"."""
+    for word in _SOTA_WORD.finditer(abstract):
+        start = max(abstract.rfind(". ", 0, word.start()) + 2, abstract.rfind(";", 0, word.start()) + 1)
+        window = abstract[max(start, word.start() - 80) : word.start()]
+        if _SOTA_VERB.search(window) and not _SOTA_HEDGE.search(window):
+            return True
+    return False
+
+
+def _inner_quote(text: str) -> str | None:
+    """A quotation mark inside the sentence; an apostrophe inside a Latin word (Moltbook's) is not one."""
+    for i, ch in enumerate(text):
+        if ch not in _QUOTE_CHARS or ch == "`":
+            continue
+        inside_word = 0 < i < len(text) - 1 and all(c.isascii() and c.isalpha() for c in (text[i - 1], text[i + 1]))
+        if ch in "'’" and inside_word:
+            continue
+        return ch
+    return None
+
+
+def _markup_problems(text: str, abstract: str = "") -> list[str]:
     problems: list[str] = []
     url = _URL.search(text)
     if url:
@@ -253,13 +328,36 @@ def _markup_problems(text: str) -> list[str]:
         if found:
             problems.append(f"Markdown 문법이 있음 ({label or found.group(0).strip()}): 일반 텍스트로 쓸 것")
             break
-    html = _HTML.search(text)
+    html = next((m.group(0) for m in _HTML.finditer(text) if _is_html(m, abstract)), None)
     if html:
-        problems.append(f"HTML 태그가 있음 ({html.group(0)})")
+        problems.append(f"HTML 태그가 있음 ({html})")
     emoji = next((ch for ch in text if _is_emoji(ch)), None)
     if emoji:
         problems.append(f"이모지가 있음 ({emoji})")
     return problems
+
+
+_HTML_ELEMENTS = frozenset(
+    {
+        "a", "abbr", "b", "br", "button", "code", "details", "div", "em", "embed", "font", "form", "h1", "h2",
+        "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "input", "kbd", "link", "li", "mark", "meta",
+        "object", "ol", "p", "pre", "q", "s", "script", "small", "span", "strong", "style", "sub", "summary",
+        "sup", "svg", "table", "td", "th", "tr", "u", "ul", "video", "audio", "source", "base", "body", "head",
+        "html", "title", "math", "template", "textarea", "select", "option",
+    }
+)
+
+
+def _is_html(tag: re.Match[str], abstract: str) -> bool:
+    """An HTML tag or entity. A bare angle-bracket token that the abstract itself writes (the special
+    token ``<swi>`` of a paper about it) is a quotation, not markup."""
+    written = tag.group(0)
+    if written.startswith("&"):
+        return True
+    name = re.match(r"</?([A-Za-z][A-Za-z0-9-]*)", written)
+    if name is None or name.group(1).lower() in _HTML_ELEMENTS or re.search(r"\s", written):
+        return True
+    return written not in abstract
 
 
 def hangul_share(text: str) -> float:
@@ -274,22 +372,77 @@ def hangul_share(text: str) -> float:
     return hangul / letters if letters else 0.0
 
 
-def _korean(text: str) -> tuple[bool, float]:
-    """Whether ``text`` is a Korean sentence, and its Hangul share of letters (URLs left out).
+# A run of Latin words separated by spaces ("Test-time Rule Acquisition and Compiled Enforcement").
+_LATIN_RUN = re.compile(r"[A-Za-z0-9][\w.\-+/*&:']*(?:[ ]+[A-Za-z0-9][\w.\-+/*&:']*)*", re.ASCII)
+# Small words a name may hold between its capitalised words.
+_CONNECTORS = frozenset(
+    {
+        "and", "or", "of", "for", "via", "with", "in", "on", "to", "the", "a", "an", "from", "by", "at",
+        "over", "under", "as", "is", "all", "vs",
+    }
+)
+_MIN_HANGUL = 4
 
-    Hangul must be at least half the letters. A sentence dense with names ("GLM-5는 SWE-bench Verified와
-    Terminal-Bench 2.0에서 …") may fall below that and still be Korean: it passes when most words hold
-    Hangul and every Latin-only word looks like a name or acronym (has a capital or a digit), which an
-    English sentence never does.
+
+def _korean(text: str, abstract: str = "") -> tuple[bool, float]:
+    """Whether ``text`` is a Korean sentence, and its Hangul share of the letters that are not names.
+
+    Names stay as the abstract writes them ("GLM-5", "SWE-bench Verified", "Test-time Rule Acquisition and
+    Compiled Enforcement"): a Latin word counts as a name when it holds a digit or two capitals, or when it is
+    a capitalised word or name-shaped phrase the abstract writes the same way. Every other Latin letter
+    (English words, Title-Case phrases the abstract does not have) counts against the Hangul, which must be at
+    least half.
     """
     text = _URL.sub(" ", text)
-    share = hangul_share(text)
-    if share >= MIN_HANGUL_SHARE:
-        return True, share
-    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
-    korean = [w for w in words if any(_is_hangul(ch) for ch in w)]
-    names = all(re.search(r"[A-Z0-9]", w) for w in words if w not in korean and re.search(r"[A-Za-z]", w))
-    return bool(words) and 2 * len(korean) >= len(words) and names, share
+    hangul = sum(1 for ch in text if _is_hangul(ch))
+    other = 0
+    for run in _LATIN_RUN.finditer(text):
+        words = run.group(0).split()
+        if len(words) > 1 and _name_phrase(words) and _written_in(run.group(0), abstract):
+            continue
+        for word in words:
+            letters = sum(1 for ch in word if ch.isalpha())
+            if letters and not _name_word(word, abstract):
+                other += letters
+    letters = hangul + other
+    share = hangul / letters if letters else 0.0
+    return share >= MIN_HANGUL_SHARE and hangul >= _MIN_HANGUL, share
+
+
+def _name_word(word: str, abstract: str) -> bool:
+    word = word.strip(".:'")
+    if any(ch.isdigit() for ch in word) or sum(ch.isupper() for ch in word) >= 2:
+        return True
+    return word[:1].isupper() and _written_in(word, abstract)
+
+
+def _name_phrase(words: Sequence[str]) -> bool:
+    """Shaped like a name: starts with a capital (or digit), and its lower-case words are connectors."""
+    if not (words[0][:1].isupper() or words[0][:1].isdigit()):
+        return False
+    return all(w[:1].isupper() or w[:1].isdigit() or w.lower() in _CONNECTORS for w in words)
+
+
+def _written_in(phrase: str, abstract: str) -> bool:
+    """``phrase`` occurs in ``abstract`` as written (same case), as whole words."""
+    pattern = r"\s+".join(re.escape(w) for w in phrase.split())
+    return re.search(rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])", abstract) is not None
+
+
+_TITLE_WORD = re.compile(r"[A-Z][a-z]+(?:-[A-Za-z][a-z]+)*$")
+
+
+def _english_phrase(text: str, abstract: str) -> str | None:
+    """A Title-Case English phrase ("Flexible Reference Model") the abstract does not write that way:
+    English left in where Korean is natural, dressed up as a name."""
+    for run in _LATIN_RUN.finditer(_URL.sub(" ", text)):
+        words = run.group(0).split()
+        titled = [w for w in words if w.lower() not in _CONNECTORS]
+        if len(titled) < 2 or not all(_TITLE_WORD.match(w) for w in titled) or not _name_phrase(words):
+            continue
+        if not _written_in(run.group(0), abstract):
+            return run.group(0)
+    return None
 
 
 def _is_hangul(ch: str) -> bool:
@@ -311,27 +464,21 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\r\t\u200d\ufe0f" for ch in text)
 
 
-_ABBREVIATIONS = ("vs", "al", "e.g", "i.e", "etc", "cf", "approx", "fig", "no")
-_SENTENCE_END = re.compile(r"[.!?。](?=\s+\S)|[가-힣][.!?](?=[가-힣A-Za-z])")
+# A sentence of Korean prose ends after Hangul (or a bracket or quote closing it): a period after Latin letters or
+# digits is an abbreviation, a decimal or part of a citation ("fr. 2813", "et al.", "v1.5").
+_SENTENCE_END = re.compile(r"(?<=[가-힣)\]'\"”’」』])[.!?。](?=\s*[^\s.!?。)\]'\"”’])")
 
 
 def _sentence_count(text: str) -> int:
-    """Sentences in ``text``: ends followed by more text, plus the last one. Decimals do not end one."""
-    count = 1
-    for end in _SENTENCE_END.finditer(text):
-        stop = end.end() - 1
-        before = text[:stop].rsplit(None, 1)[-1].lower() if text[:stop].strip() else ""
-        if before.rstrip(".") in _ABBREVIATIONS:
-            continue
-        count += 1
-    return count
+    """Sentences in ``text``: ends followed by more text, plus the last one."""
+    return 1 + sum(1 for _ in _SENTENCE_END.finditer(text))
 
 
 def _comma_splice(text: str) -> str | None:
-    """A clause closed with a declarative '…다,' and glued to the next ("…를 제안한다, 또한 …")."""
+    """A clause closed with a final '…다,' and glued to the next ("…를 제안한다, 또한 …", "…벤치마크다, …").
+    The comparative particle '보다,' is not an ending."""
     for match in re.finditer(r"([가-힣])다,\s", text):
-        syllable = match.group(1)
-        if syllable in "는었았였했있없겠" or _jongseong(syllable) == 4:  # 4 = ㄴ: 한다, 보인다, 된다
+        if match.group(1) != "보":
             return match.group(0).strip()
     return None
 
@@ -356,18 +503,35 @@ _UNIT = re.compile(r"[A-Za-z]+")
 _LATIN_SCALE = {"k": 3, "m": 6, "b": 9, "t": 12}
 _WORD_SCALE = re.compile(r"\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
 _WORD_SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
-_KOREAN_SCALE = {"천": 3, "만": 4, "억": 8, "조": 12}
-_SMALL_NUMBERS = (
+_KOREAN_SCALE = {"십": 1, "백": 2, "천": 3, "만": 4, "억": 8, "조": 12}
+# One group of a Korean numeral: "4만", "7천", "2천만", "1.5억".
+_KOREAN_PART = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?([십백천]?)([만억조]?)")
+_CARDINALS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty"
 )
-_NUMBER_WORDS = {word: n for n, word in enumerate(_SMALL_NUMBERS.split())} | {
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
-    "hundred": 100, "thousand": 1000, "twice": 2, "double": 2, "doubles": 2, "triple": 3, "dozen": 12,
-    # ordinals and fractions: "two-thirds" ↔ "3분의 2", "the third stage" ↔ "3단계"
-    "first": 1, "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4,
-    "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORDS = {word: n for n, word in enumerate(_CARDINALS.split())} | _TENS | {
+    "hundred": 100, "thousand": 1000, "dozen": 12,
+    # ordinals and fractions: "two-thirds" ↔ "3분의 2", "the third stage" ↔ "3단계", "fourteenth" ↔ "14세기"
+    "first": 1, "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fifth": 5,
+    "eighth": 8, "ninth": 9, "twelfth": 12, "second": 2,
 }  # fmt: skip
+_TIMES_WORDS = {"twice": 2, "double": 2, "doubles": 2, "doubled": 2, "triple": 3, "triples": 3, "tripled": 3}
+# Korean native numerals before a counter: "두 배", "세 가지", "열두 개" (한/하나 are left alone: "한 번에").
+_NATIVE = {"두": 2, "둘": 2, "세": 3, "셋": 3, "네": 4, "넷": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8,
+           "아홉": 9, "열": 10, "스무": 20}  # fmt: skip
+_NATIVE_NUMBER = re.compile(
+    r"(?<![가-힣])(열|스물)?(한|두|둘|세|셋|네|넷|다섯|여섯|일곱|여덟|아홉|열|스무)\s?"
+    r"(배|가지|개(?![선발념인별방편])|단계|번(?!역)|명(?![시확])|종류|종(?![합료])|편(?![향집])|차례|곳|축(?![적소])"
+    r"|갈래|계열|쌍|장(?![점르])|층|차원|방향|모델|언어|과제|작업|벤치마크|데이터셋|영역|도메인|요소|모듈|에이전트)"
+)
+# The unit of a number: percent, percentage points, a factor, or none.
+_PP_UNIT = re.compile(r"\s?(?:%\s?p(?![A-Za-z])|%\s?포인트|퍼센트\s?포인트|percentage[- ]points?\b|pp\b|p\.p\.)", re.I)
+_PCT_UNIT = re.compile(r"\s?(?:\\?%|퍼센트|percent\b|프로(?![가-힣]))", re.IGNORECASE)
+_TIMES_UNIT = re.compile(r"(?:[x×](?![A-Za-z0-9])|\s?×|\s?times\b|\s?\{times\}|-?fold\b|\s?배)", re.IGNORECASE)
+_RANGE = re.compile(r"\s*(?:~|–|—|-{1,2}|to|에서)\s*(?=\d)")
+_UNIT_SHOWN = {"pct": "%", "pp": "%p", "times": "배", "plain": ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,54 +539,178 @@ class _Num:
     text: str
     values: frozenset[Decimal]  # the value and its scaled forms ("2.1B" → 2.1 and 2.1e9)
     glued: bool  # part of a name: Latin letters before it in the same token ("GPT-4o", "Qwen2.5")
-    token: str  # the Latin/digit run holding it
-    end: int  # where that run ends in the text
+    token: str  # the Latin/digit run holding it ("" for a number word)
+    start: int  # where the number starts in the text
+    end: int  # where its token (or Korean numeral) ends
+    kind: str  # "pct", "pp", "times" or "plain"
 
 
 def invented_numbers(summary: str, abstract: str) -> list[str]:
     """Numbers in ``summary`` that ``abstract`` does not state, as written in the summary.
 
-    A name that contains digits ("GLM-5", "Qwen2.5-7B", "3D") is fine when the abstract has it verbatim.
-    Otherwise a standalone number must be a standalone number of the abstract (24% ↔ "24%", "1,000" ↔
-    "1000", "3.5배" ↔ "3.5x", "2.1B" ↔ "2.1 billion", "3만" ↔ "30K", "3개" ↔ "three"); digits of a
-    name only need to appear somewhere in the abstract.
+    A name that contains digits ("GLM-5", "Qwen2.5-7B", "3D", "o1") must be a name of the abstract, written
+    with or without its hyphens and spaces ("Opus 4.5" ↔ "Opus-4.5"). Any other number must be a number of the
+    abstract (24% ↔ "24%", "1,000" ↔ "1000", "3.5배" ↔ "3.5x", "2.1B" ↔ "2.1 billion", "4만 7천" ↔ "47k",
+    "두 배" ↔ "twice", "14세기" ↔ "fourteenth", "3개" ↔ "three").
     """
-    source = _numbers(abstract)
-    standalone: set[Decimal] = set().union(*(n.values for n in source if not n.glued))
-    standalone |= _number_words(abstract)
-    anywhere: set[Decimal] = standalone.union(*(n.values for n in source))
+    standalone = {v for n in _source_numbers(abstract) for v in n.values}
     invented: list[str] = []
-    for num in _numbers(summary, korean_scale=True):
-        if any(c.isalpha() for c in num.token) and _verbatim(num.token, abstract):
+    for num in _numbers(summary, korean=True):
+        if _is_name(num, summary, abstract):
             continue
-        pool = anywhere if num.glued else standalone
-        if not num.values & pool and num.text not in invented:
-            invented.append(num.text)
+        if num.glued or not num.values & standalone:
+            written = num.token if num.glued else num.text  # a name as written: "o1", not "1"
+            if written not in invented:
+                invented.append(written)
     return invented
 
 
-def _numbers(text: str, *, korean_scale: bool = False) -> list[_Num]:
+def changed_units(summary: str, abstract: str) -> list[str]:
+    """Numbers of ``summary`` the abstract states with another unit ("7.50%" for the abstract's plain 7.50,
+    "3.5%" for "3.5x"), as written in the summary with their unit."""
+    source = _source_numbers(abstract)
+    changed: list[str] = []
+    for num in _numbers(summary, korean=True):
+        if num.glued or _is_name(num, summary, abstract):
+            continue
+        same = [n.kind for n in source if n.values & num.values]
+        if same and not any(_same_unit(num.kind, kind) for kind in same):
+            shown = f"{num.text}{_UNIT_SHOWN[num.kind]} (초록: {num.text}{_UNIT_SHOWN[same[0]]})"
+            if shown not in changed:
+                changed.append(shown)
+    return changed
+
+
+def _same_unit(written: str, source: str) -> bool:
+    # "7.50 points" may be written 7.50%p; a plain gain of 7.50 is percentage points more often than not
+    return written == source or {written, source} == {"pp", "plain"}
+
+
+def _is_name(num: _Num, text: str, abstract: str) -> bool:
+    """The number is part of a name the abstract has ("SDG-30K", "Opus 4.5" for "Opus-4.5")."""
+    if not any(c.isalpha() for c in num.token) and not num.glued:
+        before = re.search(r"([A-Za-z][A-Za-z0-9.\-]*) $", text[: num.start])
+        return before is not None and _name_in(f"{before.group(1)} {num.token}", abstract)
+    if _name_in(num.token, abstract):
+        return True
+    before = re.search(r"([A-Za-z][A-Za-z0-9.\-]*) $", text[: num.end - len(num.token)])
+    return before is not None and _name_in(f"{before.group(1)} {num.token}", abstract)
+
+
+def _name_in(name: str, abstract: str) -> bool:
+    """``name`` occurs in ``abstract``, case aside and with or without - _ . or a space between its parts."""
+    parts = re.findall(r"[A-Za-z]+|\d+(?:[.,]\d+)*", name)
+    if not parts:
+        return False
+    pattern = r"[\s\-_.]?".join(re.escape(p) for p in parts)
+    return re.search(rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])", abstract, re.IGNORECASE) is not None
+
+
+def _source_numbers(abstract: str) -> list[_Num]:
+    """The abstract's numbers that are not part of a name, and its number words."""
+    return [n for n in _numbers(abstract) if not n.glued] + _number_words(abstract)
+
+
+def _numbers(text: str, *, korean: bool = False) -> list[_Num]:
     found: list[_Num] = []
+    compounds = _korean_numerals(text) if korean else {}
+    skip_until = -1
     for token in _TOKEN.finditer(text):
         word = token.group(0)
         for number in _NUMBER.finditer(word):
+            start = token.start() + number.start()
+            if start < skip_until:
+                continue
             value = _decimal(number.group(0))
             if value is None:
                 continue
             values = {value}
+            written = number.group(0)
             after_in_token = word[number.end() :]
             after_token = text[token.end() :]
             unit = _UNIT.match(after_in_token)
             if unit and len(unit.group(0)) == 1 and unit.group(0).lower() in _LATIN_SCALE:
                 values.add(value.scaleb(_LATIN_SCALE[unit.group(0).lower()]))
+            unit_at = token.start() + number.end()
             if not after_in_token:
                 words = _WORD_SCALE.match(after_token)
                 if words:
                     values.add(value.scaleb(_WORD_SCALES[words.group(1).lower()]))
-                if korean_scale and after_token[:1] in _KOREAN_SCALE:
-                    values.add(value.scaleb(_KOREAN_SCALE[after_token[0]]))
+                if start in compounds:
+                    unit_at, total, written, parts = compounds[start]
+                    if parts > 1:  # "4만 7천" is 47,000, not 4 and 7
+                        values = {total}
+                        skip_until = unit_at
+                    else:
+                        values.add(total)
             glued = any(c.isalpha() for c in word[: number.start()])
-            found.append(_Num(number.group(0), frozenset(values), glued, word, token.end()))
+            end = max(token.end(), unit_at)
+            found.append(_Num(written, frozenset(values), glued, word, start, end, _unit(text, unit_at)))
+    if korean:
+        found += _native_numbers(text)
+        found.sort(key=lambda n: n.start)
+    return _ranges(text, found)
+
+
+def _unit(text: str, at: int) -> str:
+    rest = text[at : at + 24]
+    if _PP_UNIT.match(rest):
+        return "pp"
+    if _PCT_UNIT.match(rest):
+        return "pct"
+    if _TIMES_UNIT.match(rest):
+        return "times"
+    return "plain"
+
+
+def _ranges(text: str, nums: list[_Num]) -> list[_Num]:
+    """In a range ("9--52%", "2~3배", "2 to 3 times") the first number carries the unit of the second."""
+    out = list(nums)
+    for i in range(len(out) - 2, -1, -1):
+        first, second = out[i], out[i + 1]
+        if first.kind != "plain" or first.glued or second.glued:
+            continue
+        gap = _RANGE.match(text, first.start + len(first.text))
+        if gap and gap.end() == second.start:
+            out[i] = replace(first, kind=second.kind)
+    return out
+
+
+def _korean_numerals(text: str) -> dict[int, tuple[int, Decimal, str, int]]:
+    """Korean numerals with a scale, by start: (end, value, as written, groups). "4만 7천" → 47000."""
+    found: dict[int, tuple[int, Decimal, str, int]] = {}
+    parts = [m for m in _KOREAN_PART.finditer(text) if m.group(2) or m.group(3)]
+    i = 0
+    while i < len(parts):
+        first = parts[i]
+        total, last, magnitude, j = Decimal(0), first, 99, i
+        while j < len(parts):
+            part = parts[j]
+            if j > i and (text[last.end() : part.start()] not in ("", " ")):
+                break
+            scale = _KOREAN_SCALE.get(part.group(2), 0) + _KOREAN_SCALE.get(part.group(3), 0)
+            if scale >= magnitude:
+                break
+            value = _decimal(part.group(1))
+            if value is None:  # pragma: no cover - the pattern only matches digits
+                break
+            total += value.scaleb(scale)
+            magnitude, last, j = scale, part, j + 1
+        found[first.start()] = (last.end(), total.normalize(), text[first.start() : last.end()].strip(), j - i)
+        i = max(j, i + 1)
+    return found
+
+
+def _native_numbers(text: str) -> list[_Num]:
+    found = []
+    for m in _NATIVE_NUMBER.finditer(text):
+        if m.group(2) == "한" and not m.group(1):
+            continue
+        tens = {"열": 10, "스물": 20}.get(m.group(1) or "", 0)
+        value = tens + (_NATIVE.get(m.group(2)) or 1)
+        kind = "times" if m.group(3) == "배" else "plain"
+        written = m.group(0).strip()
+        found.append(_Num(written, frozenset({Decimal(value)}), False, "", m.start(), m.end(), kind))
     return found
 
 
@@ -433,17 +721,48 @@ def _decimal(text: str) -> Decimal | None:
         return None
 
 
-def _number_words(text: str) -> set[Decimal]:
-    values: set[Decimal] = set()
-    for word in re.findall(r"[a-z]+", text.lower()):
-        n = _NUMBER_WORDS.get(word.removesuffix("fold"))
-        if n is not None:
-            values.add(Decimal(n))
-    return values
+def _number_words(text: str) -> list[_Num]:
+    """English number words as numbers: "three", "twenty-one", "fourteenth", "two-thirds", "twice"."""
+    found = []
+    for m in re.finditer(r"[a-z]+(?:-[a-z]+)*", text.lower()):
+        words = m.group(0).split("-")
+        values: list[tuple[int, str]] = []
+        k = 0
+        while k < len(words):
+            word = words[k]
+            tens = _TENS.get(word)
+            unit = _word_value(words[k + 1]) if tens and k + 1 < len(words) else None
+            if tens and unit and unit[0] < 10:
+                values.append((tens + unit[0], "plain"))
+                k += 2
+                continue
+            one = _word_value(word)
+            if one is not None:
+                kind = one[1]
+                if kind == "plain" and k + 1 < len(words) and words[k + 1] == "fold":
+                    kind = "times"
+                values.append((one[0], kind))
+            k += 1
+        for value, kind in values:
+            if kind == "plain" and re.match(r"\s+times\b", text[m.end() : m.end() + 8]):
+                kind = "times"
+            found.append(_Num(m.group(0), frozenset({Decimal(value)}), False, "", m.start(), m.end(), kind))
+    return found
 
 
-def _verbatim(token: str, text: str) -> bool:
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(token)}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
+def _word_value(word: str) -> tuple[int, str] | None:
+    if word in _TIMES_WORDS:
+        return _TIMES_WORDS[word], "times"
+    if word.endswith("fold") and word[:-4] in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word[:-4]], "times"
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word], "plain"
+    if word.endswith("th"):  # fourteenth, twentieth, sixth
+        base = word[:-2]
+        base = base[:-2] + "y" if base.endswith("ie") else base
+        if base in _NUMBER_WORDS:
+            return _NUMBER_WORDS[base], "plain"
+    return None
 
 
 # -- tags and keywords --------------------------------------------------------------------------------
@@ -455,7 +774,8 @@ def validate_tags(tags: Sequence[str], vocab: VocabularyLike) -> tuple[tuple[str
     """Map tags through the vocabulary: ``(canonical tags, problems)``.
 
     Aliases become canonical names; duplicates and unknown tags are dropped, order kept, at most 3.
-    Unknown tags are a problem only when no known tag remains.
+    Unknown tags are a problem only when no known tag remains (``validate_answer`` moves them into the
+    answer's new keywords, where the editor sees them).
     """
     if isinstance(tags, str):
         tags = tags.split(",")

@@ -295,8 +295,9 @@ def test_html_emoji_quotes_and_control_chars() -> None:
     assert_one_problem(f'"{EXOPD_SUMMARY}"', "따옴표")
     assert_one_problem(f"“{EXOPD_SUMMARY[:-1]}”.", "따옴표")
     assert_one_problem(EXOPD_SUMMARY.replace("표준", "표\u202e준"), "제어 문자")
-    # inner quotes around a term are fine
-    assert problems_of("ExOPD는 '보상 외삽'으로 표준 OPD를 일관되게 능가하고 교사 성능까지 넘어선다.") == []
+    # quotes inside the sentence too (the prompt bans them); an apostrophe inside a Latin name is not one
+    assert_one_problem("ExOPD는 '보상 외삽'으로 표준 OPD를 일관되게 능가하고 교사 성능까지 넘어선다.", "따옴표가 있음")
+    assert problems_of("ExOPD는 teacher's 경계를 넘어 표준 OPD를 일관되게 능가하고 교사 성능까지 넘어선다.") == []
 
 
 @pytest.mark.parametrize(
@@ -364,12 +365,12 @@ def test_invented_number() -> None:
         ("FastThink는 추론 속도를 4배 높인다.", ["4"]),
         ("FastThink는 2.1B 초안 모델을 쓴다.", []),  # "2.1B-parameter"
         ("FastThink는 21억 파라미터 초안 모델을 쓴다.", []),  # 21억 = 2.1e9 = "2.1B"
-        ("FastThink는 30억 파라미터 초안 모델을 쓴다.", ["30"]),
+        ("FastThink는 30억 파라미터 초안 모델을 쓴다.", ["30억"]),
         ("FastThink는 150만 개 궤적으로 학습한다.", []),  # 1.5 million
         ("FastThink는 1,500,000개 궤적으로 학습한다.", []),
         ("FastThink는 Qwen2.5-7B 기반이다.", []),  # a name, verbatim in the abstract
         ("FastThink는 Qwen-2.5 기반이다.", []),  # a name's digits appear in the abstract
-        ("FastThink는 Qwen3 기반이다.", ["3"]),
+        ("FastThink는 Qwen3 기반이다.", ["Qwen3"]),  # a name the abstract lacks
         (
             "FastThink는 2.5% 손실로 7배 빠르다.",
             ["2.5", "7"],
@@ -385,7 +386,7 @@ def test_numbers_written_as_words_and_counts() -> None:
     assert invented_numbers("3분의 2가 교정되지 않는다.", RESCUE) == []  # two-thirds
     assert invented_numbers("7개 모델, 4개 계열, 최대 20개 선행 작업", SODA) == []
     assert invented_numbers("SDG-30K의 1,000장 테스트 이미지와 3만 장 데이터", SDG) == []
-    assert invented_numbers("GPT-5.2 대비 24% 향상", EXOPD) == ["5.2"]
+    assert invented_numbers("GPT-5.2 대비 24% 향상", EXOPD) == ["GPT-5.2"]
 
 
 # -- tags ---------------------------------------------------------------------------------------------
@@ -445,7 +446,7 @@ def test_instruction_following_output_is_not_a_summary() -> None:
 def test_a_paper_about_prompt_injection_may_say_so() -> None:
     abstract = "We study attacks where a web page says 'ignore previous instructions' to hijack LLM agents."
     text = (
-        "웹 페이지에 숨긴 'ignore previous instructions' 같은 문구로 LLM 에이전트를 탈취하는 공격을 "
+        "웹 페이지에 숨긴 ignore previous instructions 같은 문구로 LLM 에이전트를 탈취하는 공격을 "
         "체계적으로 분석한다."
     )
     assert problems_of(text, abstract) == []
@@ -497,3 +498,72 @@ def test_good_overview() -> None:
 def test_bad_overview(text: str, needle: str) -> None:
     problems = validate_overview(text)
     assert any(needle in p for p in problems), problems
+
+
+def test_unknown_tags_become_new_keywords() -> None:
+    raw = answer(EXOPD_SUMMARY, ["distillation", "양자컴퓨팅", "LLM"], new_keywords=["보상 외삽", "양자컴퓨팅"])
+    verdict = validate_answer(raw, abstract=EXOPD, vocab=VOCAB)
+    assert verdict.ok and verdict.tags == ("지식 증류", "LLM")
+    assert verdict.new_keywords == ("양자컴퓨팅", "보상 외삽")  # first, once
+    only_unknown = validate_answer(answer(EXOPD_SUMMARY, ["양자컴퓨팅"]), abstract=EXOPD, vocab=VOCAB)
+    assert not only_unknown.ok and only_unknown.new_keywords == ("양자컴퓨팅",)
+
+
+# -- the classes of issue 11, one excerpt each (the case table in tests/quality covers them on whole abstracts)
+
+TOOLS = "Applying ToolSense to ToolBench (~47k tools) shows parametric models collapse by ~50-64 percentage points."
+CODEX = "We extend the annotations of the codex Paris, BnF, fr. 2813, commissioned in the late fourteenth century."
+SWI = "The model emits <swi> to enter latent mode and </swi> to exit; the GRPO policy ratio is well-defined."
+PSYCH = "We run experiments across four behavioral tasks and 11 frontier LLMs, including Claude Opus-4.5."
+SGOPD = "SG-OPD outperforms standard OPD, with average gains of 1.98 and 7.50 at the per-sample and per-question levels"
+KV = "Our method matches text communication at roughly 2 to 3 times lower compute across six directions."
+FIRSTS = (
+    "Cross-entropy aligns feature distributions at the first-order statistics; the first step receives "
+    "gradients. The model can occasionally reach state-of-the-art accuracy when compared with "
+    "state-of-the-art methods."
+)
+
+
+@pytest.mark.parametrize(
+    ("summary", "abstract"),
+    [
+        ("ToolSense를 약 4만 7천 개 도구의 ToolBench에 적용하면 도구 검색 모델이 50~64%p 무너진다.", TOOLS),
+        ("형태 분석 기반 측정은 14세기 후반 필사본 Paris, BnF, fr. 2813에서 서체 프로필을 구분한다.", CODEX),
+        ("SWITCH는 <swi>와 </swi> 경계 토큰으로 잠재 모드를 드나들며 GRPO 정책 비율을 정의한다.", SWI),
+        ("11개 최첨단 LLM과 Claude Opus 4.5에서 자기 보고와 행동의 일관성을 네 가지 과제로 측정한다.", PSYCH),
+        ("조밀 정렬은 여섯 방향 모두에서 텍스트 통신과 대등한 성능을 2~3배 적은 연산으로 낸다.", KV),
+        ("조밀 정렬은 텍스트 통신과 대등한 성능을 두 배 이상 적은 연산으로 내며 여섯 방향에서 작동한다.", KV),
+        ("SG-OPD는 부호 일관성 게이트로 표준 OPD보다 문항별 평균 7.50, 샘플별 평균 1.98 높다.", SGOPD),
+        ("Test-time Rule Acquisition and Compiled Enforcement(TRACE)는 교정을 런타임 검사로 바꾼다.", TRACE),
+    ],
+)
+def test_good_lines_of_each_class_pass(summary: str, abstract: str) -> None:
+    assert problems_of(summary, abstract) == []
+
+
+@pytest.mark.parametrize(
+    ("summary", "abstract", "needle"),
+    [
+        ("조밀 정렬은 텍스트 통신과 대등한 성능을 열 배 적은 연산으로 내며 여섯 방향에서 작동한다.", KV, "숫자"),
+        ("조밀 정렬은 텍스트 통신과 대등한 성능을 세 가지 방향에서 낸다고 보고하는 통신 방법이다.", KV, "단위"),
+        ("11개 LLM 실험에서 o1은 자기 보고와 행동이 가장 일관된 모델로 나타나며 네 과제에서 측정한다.", PSYCH, "o1"),
+        ("교차 엔트로피 학습이 1차 통계만 정렬함을 최초로 밝히고 대조 손실로 고차 의존성을 포착한다.", FIRSTS, "최초"),
+        ("d-Simplex 분류기 학습은 교차 엔트로피와 대조 손실을 결합해 SOTA 정확도를 달성한다.", FIRSTS, "최고 성능"),
+        ("SG-OPD는 부호 일관성 게이트로 수학 추론에서 표준 OPD 대비 7.50% 향상을 보인다.", SGOPD, "단위"),
+        ("ToolSense로 본 도구 검색 모델은 모호한 질의에서 ToolBench 대비 성능이 50~64% 떨어진다.", TOOLS, "단위"),
+        ("G-OPD는 Flexible Reference Model을 도입해 표준 OPD를 일관되게 능가하고 교사를 넘는다.", EXOPD, "영어 구절"),
+        ("ExOPD는 교사 모델 대비 24% 향상을 보이는 최첨단 증류 방법으로 표준 OPD를 능가한다.", EXOPD, "최첨단"),
+    ],
+)
+def test_bad_lines_of_each_class_fail(summary: str, abstract: str, needle: str) -> None:
+    problems = problems_of(summary, abstract)
+    assert any(needle in p for p in problems), problems
+
+
+def test_korean_numerals_and_number_words() -> None:
+    assert invented_numbers("4만 7천 개", TOOLS) == []
+    assert invented_numbers("4만 개", TOOLS) == ["4만"]
+    assert invented_numbers("4만 1천 개", TOOLS) == ["4만 1천"]
+    assert invented_numbers("14세기 필사본", CODEX) == [] and invented_numbers("15세기", CODEX) == ["15"]
+    assert invented_numbers("열두 개 과제", PSYCH) == ["열두 개"]
+    assert invented_numbers("1,090억 파라미터", "On a 109B-parameter model") == []
