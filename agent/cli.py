@@ -281,6 +281,58 @@ def serve(
     run_desk(cfg, host, port, on_ready=opened)
 
 
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="The Jekyll blog's folder (default: here).")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Replace files init wrote before.")] = False,
+    install_url: Annotated[
+        str | None, typer.Option("--install-url", help="The paper-digest repository the workflows install.")
+    ] = None,
+    ref: Annotated[str | None, typer.Option("--ref", help="The tag or commit they install (pinned).")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", min=0, help="Default LLM budget per nightly run (USD).")
+    ] = None,
+) -> None:
+    """Set a blog repository up: paper-digest.toml and the nightly review / publish workflows."""
+    from agent import init as ini
+
+    try:
+        result = ini.init_blog(
+            directory,
+            install_url=install_url or ini.DEFAULT_INSTALL_URL,
+            ref=ref or ini.DEFAULT_REF,
+            budget_usd=ini.DEFAULT_BUDGET_USD if budget_usd is None else budget_usd,
+            force=force,
+        )
+    except ini.InitRefused as exc:
+        names = ", ".join(map(str, exc.paths))
+        typer.echo(f"error: {names} exist(s) already in {directory}; pass --force to replace them.", err=True)
+        raise typer.Exit(1) from None
+    except DigestError as exc:
+        _fail(exc)
+    replaced = f" (replaced: {', '.join(map(str, result.replaced))})" if result.replaced else ""
+    if result.pages_workflow:
+        pages = f"publish starts {result.pages_workflow} after its push (a push by the workflow token starts none)."
+    else:
+        pages = (
+            "with 'Deploy from a branch' the site rebuilds from the default branch; with an Actions\n"
+            "     Pages workflow, give it a workflow_dispatch trigger and run init --force so publish starts it."
+        )
+    typer.echo(
+        f"wrote {', '.join(map(str, result.written))} in {directory}{replaced}\n"
+        f"The workflows install {result.install} (--install-url / --ref, or PAPER_DIGEST_INSTALL in both files).\n"
+        "\n"
+        "In the repository's GitHub settings, before the first nightly run:\n"
+        "  1. Secrets and variables > Actions: the secret OPENAI_API_KEY; optional variables OPENAI_BASE_URL\n"
+        "     (another OpenAI-compatible endpoint), PAPER_DIGEST_MODEL, PAPER_DIGEST_BUDGET_USD.\n"
+        "  2. Actions > General > Workflow permissions: 'Read and write permissions' and\n"
+        "     'Allow GitHub Actions to create and approve pull requests'.\n"
+        f"  3. Pages: {pages}\n"
+        "\n"
+        "Then: git add paper-digest.toml .github/workflows && git commit -m 'paper-digest workflows' && git push"
+    )
+
+
 def _cache_command(config: Path | None, cache_dir: Path | None, action: Callable[[Any], str]) -> None:
     from agent.cache import AnswerCache, default_cache_dir
 

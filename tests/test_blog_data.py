@@ -78,7 +78,10 @@ def test_data_file_without_a_recorded_crawl_time_uses_the_post_time() -> None:
 
 def test_clean_carries_thumbnail_and_github_stars() -> None:
     items = [
-        {"paper": {"id": "2606.00001", "title": "A", "summary": "x", "githubStars": 251}, "thumbnail": "https://t/1.png"},
+        {
+            "paper": {"id": "2606.00001", "title": "A", "summary": "x", "githubStars": 251},
+            "thumbnail": "https://t/1.png",
+        },
         {"paper": {"id": "2606.00002", "title": "B", "summary": "x"}, "thumbnail": "javascript:alert(1)"},
     ]
     papers, _ = normalize(items)
