@@ -12,7 +12,9 @@ an item that cannot be used becomes a warning naming its index.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -473,3 +475,42 @@ def normalize(items: list[Any]) -> tuple[list[Paper], list[str]]:
             papers[result.id] = result
             first_index[result.id] = index
     return list(papers.values()), warnings
+
+
+_DAY_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def _day_of(value: object) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    m = _DAY_PREFIX.match(value.strip())
+    if not m:
+        return None
+    try:
+        return dt.date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+
+
+def listed_day(items: list[Any]) -> tuple[dt.date, str] | None:
+    """The day a payload lists its papers for, and the field it was read from.
+
+    ``paper.submittedOnDailyAt`` is the daily list's own date (midnight UTC of that day): the most common
+    one wins. A payload without it (2024 responses) falls back to the latest ``publishedAt`` (the arXiv
+    date, a day or more before the list — an estimate). None when no item carries either date."""
+    listed: collections.Counter[dt.date] = collections.Counter()
+    published: list[dt.date] = []
+    for item in items if isinstance(items, list) else ():
+        item = _obj(item)
+        paper = _obj(item.get("paper"))
+        if (day := _day_of(paper.get("submittedOnDailyAt"))) is not None:
+            listed[day] += 1
+        for value in (paper.get("publishedAt"), item.get("publishedAt")):
+            if (day := _day_of(value)) is not None:
+                published.append(day)
+    if listed:
+        # Most common; a tie goes to the later day (a list that straddles midnight belongs to the new one).
+        return max(listed.items(), key=lambda kv: (kv[1], kv[0]))[0], "submittedOnDailyAt"
+    if published:
+        return max(published), "publishedAt"
+    return None

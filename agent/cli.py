@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from agent.config import Config, load_config
-from agent.errors import ConfigError, DigestError
+from agent.errors import ConfigError, DigestError, Interrupted, SourceDateError
 
 app = typer.Typer(
     add_completion=False,
@@ -76,8 +77,10 @@ def _root(
     """Turn Hugging Face Daily Papers into an enriched Korean Jekyll/Chirpy post."""
 
 
-def _fail(exc: DigestError) -> NoReturn:
+def _fail(exc: DigestError, hint: str | None = None) -> NoReturn:
     message = " ".join(str(exc).split())  # always one line
+    if hint:
+        message = f"{message}; {hint}"
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(exc.exit_code)
 
@@ -119,11 +122,15 @@ def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: P
 @app.command()
 def run(
     date: Annotated[
-        str | None, typer.Option("--date", help="YYYY-MM-DD (default: today in Asia/Seoul).")
+        str | None,
+        typer.Option("--date", help="YYYY-MM-DD (default: the day a --source file lists, else today in Asia/Seoul)."),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="A JSON file in the API's shape instead of the HF API.")
     ] = None,
+    force_date: Annotated[
+        bool, typer.Option("--force-date", help="Date the post --date though the --source file lists another day.")
+    ] = False,
     out: OutOpt = None,
     blog: BlogOpt = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="No summaries; tags from keyword rules.")] = False,
@@ -152,9 +159,18 @@ def run(
     try:
         cfg = _load(config, out, cache_dir, blog)
         cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
-        day = _parse_date(date, cfg.post.timezone)
-        opts = RunOptions(date=day, source=source, no_llm=no_llm, report=report, progress=sys.stderr.isatty())
+        day = None if date is None and source is not None else _parse_date(date, cfg.post.timezone)
+        opts = RunOptions(
+            date=day, source=source, force_date=force_date, no_llm=no_llm, report=report,
+            progress=sys.stderr.isatty(),
+        )  # fmt: skip
         result = run_digest(opts, cfg)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
+    except SourceDateError as exc:
+        if exc.asked is None:
+            _fail(exc, "pass --date YYYY-MM-DD.")
+        _fail(exc, f"drop --date to use {exc.listed}, or pass --force-date to date the post {exc.asked} anyway.")
     except DigestError as exc:
         _fail(exc)
     typer.echo(
@@ -166,7 +182,7 @@ def run(
         raise typer.Exit(4)
     if strict and result.flagged:
         typer.echo(
-            f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {day}`.",
+            f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {result.date}`.",
             err=True,
         )
         raise typer.Exit(3)
@@ -333,13 +349,19 @@ def init(
     )
 
 
-def _cache_command(config: Path | None, cache_dir: Path | None, action: Callable[[Any], str]) -> None:
+def _cache_command(
+    config: Path | None, cache_dir: Path | None, action: Callable[[Any], str], absent: Callable[[Path], str]
+) -> None:
     from agent.cache import AnswerCache, default_cache_dir
 
     try:
         cfg = _load(config, None, cache_dir)
-        with AnswerCache(cfg.cache_dir or default_cache_dir()) as cache:
-            message = action(cache)
+        directory = cfg.cache_dir or default_cache_dir()
+        if not directory.exists():  # nothing cached yet: say so, and create nothing
+            message = absent(directory)
+        else:
+            with AnswerCache(directory) as cache:
+                message = action(cache)
     except DigestError as exc:
         _fail(exc)
     typer.echo(message)
@@ -353,14 +375,32 @@ def cache_stats(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None
         s = cache.stats()
         return f"{s['directory']}: {s['entries']} entries, {s['size_bytes']} bytes"
 
-    _cache_command(config, cache_dir, stats)
+    _cache_command(config, cache_dir, stats, lambda d: f"{d}: 0 entries, 0 bytes (no cache yet)")
 
 
 @cache_app.command("clear")
 def cache_clear(cache_dir: CacheDirOpt = None, config: ConfigOpt = None) -> None:
     """Remove every cached LLM answer."""
-    _cache_command(config, cache_dir, lambda cache: f"removed {cache.clear()} cached answers")
+    _cache_command(
+        config, cache_dir, lambda cache: f"removed {cache.clear()} cached answers", lambda d: "removed 0 cached answers"
+    )
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (kill, systemd, a CI timeout) unwinds like Ctrl-C instead of killing the process mid-write:
+    # a write in progress removes its temporary files and puts back what it had already replaced.
+    raise Interrupted(signum)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
+    signum = getattr(exc, "signum", signal.SIGINT)
+    cached = getattr(exc, "answers_cached", None)
+    counted = f"{cached} answers cached, " if cached is not None else ""
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    typer.echo(f"{word}; {counted}nothing written", err=True)
+    raise typer.Exit(128 + signum)
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -115,6 +115,8 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}; fix the file or pass --config.") from exc
+        except RecursionError:
+            raise ConfigError(f"cannot read config {path}: values nested too deeply; fix the file.") from None
     elif explicit:
         raise ConfigError(f"config file {path} does not exist.")
 

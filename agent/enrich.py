@@ -368,6 +368,7 @@ class Enricher:
             )
         # Validated and validation-flagged answers are both final for this key: cache them.
         self.cache.set(key, {"enrichment": result.to_json(), "model": self.cfg.model})
+        self.usage.answers_cached += 1
         return result
 
     def _unasked(self, paper: Paper, reason: str) -> Enrichment:
@@ -452,6 +453,7 @@ class Enricher:
             return None
         overview = " ".join(text.split())
         self.cache.set(key, {"overview": overview, "model": self.cfg.model})
+        self.usage.answers_cached += 1
         return overview
 
     def _warn(self, message: str) -> None:

@@ -13,6 +13,8 @@ DigestError                 base; the CLI prints its message on one line and exi
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class DigestError(Exception):
     exit_code = 1
@@ -48,3 +50,26 @@ class LockedError(DigestError):
 
 class PublishRefused(DigestError):
     pass
+
+
+class SourceDateError(ConfigError):
+    """A source file lists its papers for another day than the one asked (``asked`` and ``listed`` set), or
+    names no day at all when none was asked (both None). ``where``: the source file."""
+
+    def __init__(self, where: str, asked: dt.date | None = None, listed: dt.date | None = None) -> None:
+        self.where, self.asked, self.listed = where, asked, listed
+        if asked is not None and listed is not None:
+            message = f"{where} lists the papers of {listed}, not {asked}"
+        else:
+            message = f"cannot tell which day {where} lists (no item has submittedOnDailyAt or publishedAt)"
+        super().__init__(message)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM (``signum``) stopped a command; whatever it was writing was rolled back.
+    ``answers_cached``: LLM answers the run had cached by then (the next run does not ask for them again),
+    when known. A KeyboardInterrupt, so every ``except BaseException`` cleanup runs on the way out."""
+
+    def __init__(self, signum: int = 2, answers_cached: int | None = None) -> None:
+        super().__init__()
+        self.signum, self.answers_cached = signum, answers_cached

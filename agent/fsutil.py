@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from agent.errors import DigestError, ReviewError
@@ -90,6 +91,23 @@ def write_files(
         raise
     for directory in dict.fromkeys(path.parent for path, _ in replaced):
         _fsync_dir(directory)
+
+
+def sweep_temp_files(paths: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files that writes of ``paths`` left behind when the process was killed
+    (``.<name>.<random>.tmp`` beside each, as ``_stage`` makes them); returns the ones removed. Call it
+    holding the lock that covers those writes, so no write in progress loses its file."""
+    removed: list[Path] = []
+    for path in paths:
+        try:
+            stale = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+        except OSError:
+            continue
+        for tmp in stale:
+            with contextlib.suppress(OSError):  # best effort: gone already, or not ours to remove
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
 
 
 def unwritable(path: Path) -> str | None:

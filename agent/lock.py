@@ -47,7 +47,20 @@ def date_lock(layout: Layout, day: dt.date, timeout: float = DEFAULT_TIMEOUT) ->
             f"another paper-digest process is working on {day.isoformat()} (lock {path}); "
             "try again when it finishes."
         ) from None
+    except OSError as exc:  # a lock file of another user (EACCES), a symbolic link there (ELOOP), ...
+        raise LockedError(
+            f"cannot use the lock file {path} of {day.isoformat()}: {_lock_problem(path, exc)}; if no "
+            "paper-digest process is running, remove it and run again."
+        ) from exc
     try:
         yield path
     finally:
         lock.release()
+
+
+def _lock_problem(path: Path, exc: OSError) -> str:
+    if path.is_symlink():
+        return "it is a symbolic link"
+    if isinstance(exc, PermissionError):
+        return "permission denied (it may belong to another user)"
+    return exc.strerror or str(exc)

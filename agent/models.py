@@ -105,6 +105,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    answers_cached: int = 0  # answers stored in the cache by this run (what an interrupted run keeps)
 
 
 @dataclass(slots=True)

@@ -7,14 +7,16 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from agent.config import Config, PostConfig
-from agent.errors import ConfigError, DigestError, NoPapersError
-from agent.fsutil import unwritable
+from agent.errors import ConfigError, DigestError, Interrupted, NoPapersError, SourceDateError
+from agent.fsutil import sweep_temp_files, unwritable
 from agent.layout import Layout, layout_for
 from agent.llm import check_credentials
 from agent.lock import DEFAULT_TIMEOUT, date_lock
@@ -27,8 +29,9 @@ log = logging.getLogger("paper-digest")
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    date: dt.date
+    date: dt.date | None  # None only with ``source``: the day the file lists
     source: str | None = None  # None → the HF API; else a JSON file in the API's shape
+    force_date: bool = False  # date the post ``date`` though the source file lists another day
     no_llm: bool = False
     report: Path | None = None
     progress: bool = False  # a progress bar on a terminal
@@ -40,10 +43,12 @@ def today_in(tz: str) -> dt.date:
     return dt.datetime.now(ZoneInfo(tz)).date()
 
 
-def check_outputs(layout: Layout, day: dt.date, report: Path | None, cache_dir: Path | None = None) -> None:
+def check_outputs(
+    layout: Layout, day: dt.date, report: Path | None, cache_dir: Path | None = None, source: str | None = None
+) -> None:
     """Fail before fetching (and before any LLM spend) when the report would overwrite one of the day's own
-    files, when the draft, its state files or the report cannot be written, when the LLM cache would live
-    inside the blog, or the review file is broken. Creates nothing."""
+    files, the source file or anything in the LLM cache, when the draft, its state files or the report cannot
+    be written, when the LLM cache would live inside the blog, or the review file is broken. Creates nothing."""
     if report is not None:
         for name, path in layout.files(day).items():
             if os.path.realpath(report) == os.path.realpath(path):
@@ -51,6 +56,7 @@ def check_outputs(layout: Layout, day: dt.date, report: Path | None, cache_dir: 
                     f"--report {report} would overwrite the {name} of {day} ({path}); "
                     "give another path (nothing was fetched or written)."
                 )
+        _check_report_apart(report, cache_dir, source)
     if layout.blog and cache_dir is not None:
         blog, cache = os.path.realpath(layout.root), os.path.realpath(cache_dir)
         if cache == blog or cache.startswith(blog + os.sep):
@@ -65,6 +71,22 @@ def check_outputs(layout: Layout, day: dt.date, report: Path | None, cache_dir: 
         if problem:
             raise DigestError(f"cannot write {path}: {problem}; check {flag} (nothing was fetched or written).")
     load_review(layout, day)  # ReviewError naming the file and line; record_run checks again under the lock
+
+
+def _check_report_apart(report: Path, cache_dir: Path | None, source: str | None) -> None:
+    """The report may not replace the source file nor land in the LLM cache (its database would be lost)."""
+    from agent.cache import default_cache_dir
+
+    target = os.path.realpath(report)
+    if source is not None and target == os.path.realpath(source):
+        raise ConfigError(
+            f"the report {report} would overwrite the source file {source}; write it elsewhere (nothing was written)."
+        )
+    cache = os.path.realpath(cache_dir or default_cache_dir())
+    if target == cache or target.startswith(cache.rstrip(os.sep) + os.sep):
+        raise ConfigError(
+            f"the report {report} is inside the LLM cache {cache}; write it elsewhere (nothing was fetched or written)."
+        )
 
 
 def record_run(
@@ -84,6 +106,8 @@ def record_run(
 
     ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
     with date_lock(layout, digest.date, lock_timeout):
+        for tmp in sweep_temp_files(layout.files(digest.date).values()):  # a killed run's leftovers
+            log.info("removed %s, left by an interrupted write", tmp)
         vocab = load_vocabulary()
         parsed, review_bytes = read_review(layout, digest.date, vocab)
         state = merge_review(parsed, digest)
@@ -109,24 +133,35 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     from agent.sources import source_for
 
     started = time.perf_counter()
-    report = RunReport(date=opts.date.isoformat())
     layout = layout_for(cfg)
     if not opts.no_llm:
         check_credentials()
-    check_outputs(layout, opts.date, opts.report, cfg.cache_dir)
-
     source = source_for(
         opts.source, cfg.hf_endpoint, cfg.hf_token, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s
     )
-    raw = source.fetch(opts.date)
+    if opts.source is None:  # the API lists the day asked; check before spending a request
+        assert opts.date is not None, "a run from the HF API needs a date"
+        day = opts.date
+        check_outputs(layout, day, opts.report, cfg.cache_dir, opts.source)
+        raw = source.fetch(day)
+    else:  # a file holds one day, whichever it is: read it, then check the day against it
+        raw = source.fetch(opts.date or dt.date.min)
+        day = source_day(raw, opts.date, where=source.describe(), force=opts.force_date)
+        check_outputs(layout, day, opts.report, cfg.cache_dir, opts.source)
+    report = RunReport(date=day.isoformat())
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     papers, warnings = normalize(raw)
     for w in warnings:
         log.warning("%s", w)
     report.warnings.extend(warnings)
+    if not papers and raw:  # items there, none usable: not a quiet day
+        raise NoPapersError(
+            f"no usable papers for {day.isoformat()} from {source.describe()}: all {len(raw)} items were "
+            "malformed and skipped (see the warnings); nothing written."
+        )
     if not papers:
         raise NoPapersError(
-            f"no papers for {opts.date.isoformat()} from {source.describe()} (a weekend or holiday?); nothing written."
+            f"no papers for {day.isoformat()} from {source.describe()} (a weekend or holiday?); nothing written."
         )
     ranked = rank_papers(papers, cfg.post.top_n)
 
@@ -139,14 +174,17 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     else:
         from agent.enrich import enrich_day
 
-        enriched = enrich_day(
-            ranked, day=opts.date, cfg=cfg, usage=usage, progress=opts.progress, warnings=report.warnings
-        )
+        try:
+            enriched = enrich_day(
+                ranked, day=day, cfg=cfg, usage=usage, progress=opts.progress, warnings=report.warnings
+            )
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: what was answered stays cached
+            raise Interrupted(getattr(exc, "signum", signal.SIGINT), usage.answers_cached) from exc
         enrichments, overview = enriched.results, enriched.overview
         report.llm_endpoint_error = str(enriched.outage) if enriched.outage else None
 
     digest = Digest(
-        date=opts.date,
+        date=day,
         items=tuple(DigestItem(rank=i, paper=p, enrichment=enrichments[p.id]) for i, p in enumerate(ranked, 1)),
         total=len(papers),
         overview=overview,
@@ -159,7 +197,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     report.prompt_tokens = usage.prompt_tokens
     report.completion_tokens = usage.completion_tokens
     report.cost_usd = usage.cost_usd
-    report.draft = str(layout.draft(opts.date))
+    report.draft = str(layout.draft(day))
 
     def report_file(state: ReviewState) -> list[tuple[Path, str]]:
         # Flagged = what still needs the editor after merging with the review state: a paper already
@@ -173,6 +211,28 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
     # work is never lost, and a failed write leaves the previous files as they were.
     record_run(layout, digest, cfg.post, overview_ids=overview_basis(digest), extra=report_file)
     return report
+
+
+def source_day(raw: list[Any], asked: dt.date | None, *, where: str, force: bool = False) -> dt.date:
+    """The day of a run from a source file: the day its items are listed for when none was asked; the day
+    asked otherwise, which must agree with the listed one unless ``force`` (then a warning). SourceDateError
+    when the file names no day and none was asked, or disagrees without ``force``."""
+    from agent.clean import listed_day
+
+    found = listed_day(raw)
+    if asked is None:
+        if found is None:
+            raise SourceDateError(where)
+        day, field = found
+        if field != "submittedOnDailyAt":
+            log.warning("%s has no submittedOnDailyAt; dated %s from the latest %s", where, day, field)
+        return day
+    # publishedAt is the arXiv date, days before the list: only the list's own date can disagree.
+    if found is not None and found[1] == "submittedOnDailyAt" and found[0] != asked:
+        if not force:
+            raise SourceDateError(where, asked, found[0])
+        log.warning("%s lists the papers of %s; dating the post %s as asked", where, found[0], asked)
+    return asked
 
 
 def report_json(report: RunReport) -> str:

@@ -303,6 +303,8 @@ def _toml(name: str, d: Path) -> dict[str, Any]:
         return tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"prompt file {path} is not valid TOML: {exc}.") from exc
+    except RecursionError:
+        raise ConfigError(f"prompt file {path} is not valid TOML: values nested too deeply.") from None
 
 
 def _style(section: str, d: Path) -> dict[str, Any]:

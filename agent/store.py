@@ -132,8 +132,9 @@ def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[st
         raise ReviewError(
             f"no run recorded for {day}: {path} is missing; run `paper-digest run --date {day}` first."
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ReviewError(f"cannot read {path} ({exc}); re-run `paper-digest run --date {day}`.") from exc
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ReviewError(f"cannot read {path} ({reason}); re-run `paper-digest run --date {day}`.") from None
 
     def damaged(problem: str) -> ReviewError:
         return ReviewError(f"{path}: {problem}; re-run `paper-digest run --date {day}` to rebuild it.")
@@ -233,6 +234,8 @@ def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | Non
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ReviewError(f"{where}: invalid TOML: {exc}; fix the file (nothing was changed).") from exc
+    except RecursionError:
+        raise ReviewError(f"{where}: values nested too deeply; fix the file (nothing was changed).") from None
     if vocab is None:
         from agent.vocab import load_vocabulary
 
@@ -304,7 +307,7 @@ def _line_of(text: str, pid: str | None, key: str | None) -> int:
         if _HEADER.match(line):
             try:
                 section = next(iter(tomllib.loads(line)), None)
-            except tomllib.TOMLDecodeError:
+            except (tomllib.TOMLDecodeError, RecursionError):
                 section = None
             if pid is not None and section == pid and not header_line:
                 header_line = n

@@ -144,6 +144,8 @@ def _parse_vocabulary(path: Path, text: str) -> Vocabulary:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read tag vocabulary {path}: {exc}; fix the file.") from exc
+    except RecursionError:
+        raise ConfigError(f"cannot read tag vocabulary {path}: values nested too deeply; fix the file.") from None
 
     entries = raw.get("tag")
     if set(raw) - {"tag"} or not isinstance(entries, list) or not entries:
