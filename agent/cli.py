@@ -1,4 +1,8 @@
-"""The thin CLI: parse options, call one library function, map DigestError to a one-line message and exit code.
+"""The thin CLI: parse options, call one library function, turn its result or error into the words a user reads.
+
+Every sentence a user sees is written here: the library returns results and raises errors with fields
+(agent.errors), and this module says what happened and what to do next, repeating the options the user gave
+(``--out``/``--blog``/``--config``) in every command it suggests.
 
 Exit codes (fixed contract): 0 draft written; 1 run failed, nothing written or overwritten; 2 usage/config
 error; 3 only with --strict, when any paper is flagged (after merging the review state: a paper the editor
@@ -11,16 +15,39 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import shlex
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from agent.config import Config, load_config
-from agent.errors import ConfigError, DigestError, Interrupted, SourceDateError
+from agent.errors import (
+    BrokenFileError,
+    ConfigError,
+    DigestError,
+    FileChangedError,
+    Interrupted,
+    LockedError,
+    NoRunError,
+    PaperChangedError,
+    PublishRefused,
+    ReportClashError,
+    SourceDateError,
+    SourceFileError,
+    StaleError,
+    UnwritableError,
+    WriteError,
+)
+
+if TYPE_CHECKING:
+    from agent.publish import Blocker, PublishResult
+    from agent.review import ReviewResult, ReviewRow
 
 app = typer.Typer(
     add_completion=False,
@@ -77,10 +104,191 @@ def _root(
     """Turn Hugging Face Daily Papers into an enriched Korean Jekyll/Chirpy post."""
 
 
-def _fail(exc: DigestError, hint: str | None = None) -> NoReturn:
-    message = " ".join(str(exc).split())  # always one line
-    if hint:
-        message = f"{message}; {hint}"
+# -- wording ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """The options a user gave that every suggested command must repeat, and where we are."""
+
+    out: Path | None = None
+    blog: Path | None = None
+    config: Path | None = None
+    blog_layout: bool = False  # the day's files are in a blog (from --blog, the environment or the file)
+    again: str = "try again"  # what to do after fixing a write problem
+    report: bool = False  # run --report was given
+    where: str | None = None  # what to check after a write problem, when not --out/--blog
+
+    def opts(self) -> str:
+        parts: list[str] = []
+        for flag, value in (("--out", self.out), ("--blog", self.blog), ("--config", self.config)):
+            if value is not None:
+                parts += [flag, shlex.quote(str(value))]
+        return "".join(" " + p for p in parts)
+
+    @property
+    def place(self) -> str:
+        return self.where or ("--blog" if self.blog_layout else "--out")
+
+    def command(self, *args: str) -> str:
+        """A paper-digest command line with the user's options, in backquotes."""
+        return f"`paper-digest {' '.join(args)}{self.opts()}`"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def describe(exc: DigestError, given: Given | None = None) -> str:
+    """The one-line message for a library error: what went wrong (its fields) and what to do."""
+    g = given or Given()
+    if isinstance(exc, NoRunError):
+        return f"{exc}; run {g.command('run', '--date', str(exc.date))} first."
+    if isinstance(exc, BrokenFileError):
+        if exc.kind == "snapshot":
+            return f"{exc}; re-run {g.command('run', '--date', str(exc.date))} to rebuild it."
+        return f"{exc}; fix the file (nothing was changed)."
+    if isinstance(exc, PublishRefused):
+        return publish_refusal(exc, g)
+    if isinstance(exc, (PaperChangedError, FileChangedError, StaleError)):
+        return f"{exc}; run the command again."
+    if isinstance(exc, WriteError):
+        return f"{exc}; check {g.place}{' (and --report)' if g.report else ''} and {g.again}."
+    if isinstance(exc, UnwritableError):
+        flag = "--report" if exc.role == "report" else g.place
+        return f"cannot write {exc.path}: {exc.problem}; check {flag} (nothing was fetched or written)."
+    if isinstance(exc, ReportClashError):
+        return (
+            f"--report {exc.report} would overwrite the {exc.name} of {exc.date} ({exc.path}); "
+            "give another path (nothing was fetched or written)."
+        )
+    if isinstance(exc, LockedError) and exc.folder:
+        return f"{exc}; check {g.place}."
+    if isinstance(exc, LockedError) and not exc.held:
+        return f"{exc}; if no paper-digest process is running, remove it and run again."
+    if isinstance(exc, SourceFileError):
+        return f"{exc}; check --source."
+    if isinstance(exc, SourceDateError):
+        if exc.asked is None:
+            return f"{exc}; pass --date YYYY-MM-DD."
+        return f"{exc}; drop --date to use {exc.listed}, or pass --force-date to date the post {exc.asked} anyway."
+    return _sentence(str(exc))
+
+
+def _blocker_sentence(day: dt.date, b: Blocker, g: Given) -> str:
+    if b.kind == "unreviewed":
+        how = f"run {g.command('review', str(day))}"
+        if b.counts.get("needs-review"):
+            how += (
+                f" and clear needs-review with {g.command('review', str(day), '--approve ID')}"
+                " (a status set by hand in the review file reverts at the next run),"
+            )
+        return f"{day}: {b.describe()}; {how} or pass --force."
+    if b.kind == "failed-checks":
+        fix = g.command("review", str(day), "--edit ID --summary TEXT [--tags a,b]")
+        return f"{day}: {b.describe()}; fix with {fix} or pass --force."
+    if b.kind == "missing-summaries":
+        fix = g.command("review", str(day), "--edit ID --summary TEXT")
+        return f"{day}: {b.describe()}; write them with {fix}, reject them, or pass --force to publish them without."
+    return f"{day}: {b.describe()}."
+
+
+def publish_refusal(exc: PublishRefused, g: Given) -> str:
+    """The first reason that stops the publish (with --force: the one force cannot pass)."""
+    shown = next((b for b in exc.blockers if not b.forceable), exc.blockers[0])
+    return _blocker_sentence(exc.date, shown, g)
+
+
+def next_step(day: dt.date, left: dict[str, int], blockers: Sequence[Blocker], g: Given) -> str:
+    if left:
+        return "left to review: " + ", ".join(f"{n} {status}" for status, n in left.items()) + "."
+    for b in blockers:
+        if b.kind == "failed-checks":
+            return f"left to fix before publishing (--edit): {', '.join(b.ids)}."
+        if b.kind == "nothing-to-publish":
+            return "every paper is rejected; nothing to publish."
+        if b.kind == "missing-summaries":
+            return (
+                f"nothing left to review, but {len(b.ids)} of {b.of} papers have no summary: write them with "
+                f"--edit ID --summary TEXT, or publish without with {g.command('publish', str(day), '--force')}."
+            )
+    return f"nothing left to review; publish with {g.command('publish', str(day))}."
+
+
+def review_message(r: ReviewResult, g: Given, *, approved_all: bool = False) -> str:
+    step = next_step(r.date, dict(r.left), r.blockers, g)
+    if r.action == "approve":
+        n = len(r.changed)
+        done = f"approved {n} paper(s)" + (f": {', '.join(r.changed)}" if 0 < n <= 5 else "")
+        if approved_all and r.flagged:
+            done += (
+                f"; {len(r.flagged)} flagged left ({', '.join(r.flagged)}): edit, regenerate, reject,"
+                " or approve each by id"
+            )
+        elif not r.changed:
+            done = "already approved: " + ", ".join(r.unchanged)
+        return f"{done}. {step}"
+    pid = r.changed[0]
+    if r.action == "reject":
+        return f"rejected {pid}: left out of the draft and the post. {step}"
+    shown = r.shown
+    assert shown is not None
+    if r.action == "edit":
+        return f"edited {pid}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {step}"
+    if shown.status == "flagged":
+        text = f"regenerated {pid}: flagged ({shown.flag_reason})"
+    else:
+        text = f"regenerated {pid} (pending): {shown.summary} [{', '.join(shown.tags)}]"
+    if r.replaced_edit is not None:
+        text += f"; replaced your edit: {r.replaced_edit}"
+    return f"{text}. {step}"
+
+
+def review_table(
+    day: dt.date, rows: Sequence[ReviewRow], blockers: Sequence[Blocker], review_file: Path, g: Given
+) -> str:
+    """The review table: rank (in the post), id, status, summary and tags; new keywords."""
+    from collections import Counter
+
+    from agent.state import OPEN_STATUSES, STATUSES
+
+    counts: Counter[str] = Counter(row.status for row in rows)
+    lines = [
+        f"{day}: {sum(1 for r in rows if r.rank is not None)} of {len(rows)} papers in the post — "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
+        "",
+        f"{'#':>3}  {'id':<12}  {'status':<12}  tags",
+    ]
+    for row in rows:
+        rank = str(row.rank) if row.rank is not None else "-"
+        lines.append(f"{rank:>3}  {row.id:<12}  {row.status:<12}  {', '.join(row.tags) or '-'}")
+        lines.append(f"{'':>5}{row.title}")
+        lines.append(f"{'':>5}요약: {row.summary or '(없음)'}")
+        if row.model_differs:
+            lines.append(f"{'':>5}새 모델 요약: {row.new_model_summary or '(없음)'}")
+        if row.flag_reason:
+            lines.append(f"{'':>5}사유: {row.flag_reason}")
+        if row.problems:
+            lines.append(f"{'':>5}⚠ 게시 불가 (--edit {row.id}): {'; '.join(row.problems)}")
+        if row.note:
+            lines.append(f"{'':>5}메모: {row.note}")
+        if row.new_keywords:
+            lines.append(f"{'':>5}new keywords: {', '.join(row.new_keywords)}")
+    left = {s: counts[s] for s in OPEN_STATUSES if counts[s]}
+    lines += ["", f"review file: {review_file}", next_step(day, left, blockers, g)]
+    return "\n".join(lines)
+
+
+def publish_message(r: PublishResult) -> str:
+    if r.post_change == "created":
+        return str(r.post)
+    if r.post_change == "unchanged":
+        return f"{r.post} (unchanged: already published from this review)"
+    return f"{r.post} (replaced: the file there differed from this review, a hand edit of it is overwritten)"
+
+
+def _fail(exc: DigestError, given: Given | None = None) -> NoReturn:
+    message = " ".join(describe(exc, given).split())  # always one line
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(exc.exit_code)
 
@@ -93,15 +301,20 @@ def _setup_logging(verbose: bool) -> None:
     log.propagate = False
 
 
-def _parse_date(value: str | None, tz: str) -> dt.date:
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse_date(value: str | None, tz: str, name: str = "--date") -> dt.date:
     from agent.pipeline import today_in
 
     if value is None:
         return today_in(tz)
     try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--date {value!r} is not a date; use YYYY-MM-DD.") from None
+        raise ConfigError(f"{name} {value!r} is not a date; use YYYY-MM-DD.") from None
 
 
 def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: Path | None = None) -> Config:
@@ -117,6 +330,24 @@ def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: P
     if cache_dir is not None:
         cfg = replace(cfg, cache_dir=cache_dir)
     return cfg
+
+
+def _one_of(*names: str) -> Callable[[typer.Context, typer.CallbackParam, Any], Any]:
+    """A parameter callback making ``names`` mutually exclusive: click reports a second one as a usage
+    error (exit 2), whichever order they come in."""
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None:
+            given = [n for n in names if n != param.name and ctx.params.get(n) is not None]
+            if given:
+                flags = ", ".join(f"--{n}" for n in names)
+                raise typer.BadParameter(f"give one of {flags} at a time.")
+        return value
+
+    return check
+
+
+_REVIEW_ACTION = _one_of("approve", "reject", "edit", "regenerate")
 
 
 @app.command()
@@ -156,8 +387,10 @@ def run(
     from agent.pipeline import RunOptions, run_digest, with_overrides
 
     _setup_logging(verbose)
+    given = Given(out, blog, config, blog is not None, "run again", report is not None)
     try:
         cfg = _load(config, out, cache_dir, blog)
+        given = Given(out, blog, config, cfg.blog_dir is not None, "run again", report is not None)
         cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
         day = None if date is None and source is not None else _parse_date(date, cfg.post.timezone)
         opts = RunOptions(
@@ -167,36 +400,46 @@ def run(
         result = run_digest(opts, cfg)
     except KeyboardInterrupt as exc:
         _interrupted(exc)
-    except SourceDateError as exc:
-        if exc.asked is None:
-            _fail(exc, "pass --date YYYY-MM-DD.")
-        _fail(exc, f"drop --date to use {exc.listed}, or pass --force-date to date the post {exc.asked} anyway.")
     except DigestError as exc:
-        _fail(exc)
+        _fail(exc, given)
+    u = result.usage
     typer.echo(
         f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
-        f"{result.llm_requests} LLM requests, {result.cache_hits} cache hits, ${result.cost_usd:.4f}"
+        f"{u.llm_requests} LLM requests, {u.cache_hits} cache hits, ${u.cost_usd:.4f}"
     )
     if result.llm_endpoint_error:  # takes precedence over --strict's 3
         typer.echo(f"error: {result.llm_endpoint_error}", err=True)
         raise typer.Exit(4)
     if strict and result.flagged:
-        typer.echo(
-            f"error: {result.flagged} paper(s) flagged; review them with `paper-digest review {result.date}`.",
-            err=True,
-        )
+        flagged = result.flagged - result.needs_review
+        if result.needs_review:
+            parts = [f"{flagged} flagged"] if flagged else []
+            parts.append(f"{result.needs_review} needs-review (approved or edited, but the abstract changed)")
+            what = f"{result.flagged} paper(s) need the editor ({', '.join(parts)})"
+        else:
+            what = f"{result.flagged} paper(s) flagged"
+        typer.echo(f"error: {what}; review them with {given.command('review', result.date)}.", err=True)
         raise typer.Exit(3)
 
 
 @app.command()
 def review(
-    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
-    approve: Annotated[str | None, typer.Option("--approve", help="Approve a paper id, or 'all'.")] = None,
-    reject: Annotated[str | None, typer.Option("--reject", help="Leave a paper out of the post.")] = None,
-    edit: Annotated[str | None, typer.Option("--edit", help="Replace a paper's summary and/or tags.")] = None,
+    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.", show_default=False)],
+    approve: Annotated[
+        str | None, typer.Option("--approve", help="Approve a paper id, or 'all'.", callback=_REVIEW_ACTION)
+    ] = None,
+    reject: Annotated[
+        str | None, typer.Option("--reject", help="Leave a paper out of the post.", callback=_REVIEW_ACTION)
+    ] = None,
+    edit: Annotated[
+        str | None,
+        typer.Option("--edit", help="Replace a paper's summary and/or tags.", callback=_REVIEW_ACTION),
+    ] = None,
     summary: Annotated[str | None, typer.Option("--summary", help="With --edit: the one-liner.")] = None,
     tags: Annotated[str | None, typer.Option("--tags", help="With --edit: vocabulary tags, a,b.")] = None,
-    regenerate: Annotated[str | None, typer.Option("--regenerate", help="Ask the LLM again.")] = None,
+    regenerate: Annotated[
+        str | None, typer.Option("--regenerate", help="Ask the LLM again.", callback=_REVIEW_ACTION)
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="With --regenerate: a note for the LLM.")] = None,
     out: OutOpt = None,
     blog: BlogOpt = None,
@@ -209,34 +452,46 @@ def review(
     from agent.layout import layout_for
 
     _setup_logging(verbose)
+    given = Given(out=out, blog=blog, config=config, blog_layout=blog is not None)
     try:
-        cfg = _load(config, out, cache_dir, blog)
-        layout = layout_for(cfg)
-        day = _parse_date(date, cfg.post.timezone)
-        if sum(a is not None for a in (approve, reject, edit, regenerate)) > 1:
-            raise ConfigError("give one of --approve, --reject, --edit, --regenerate at a time.")
         if (summary is not None or tags is not None) and edit is None:
             raise ConfigError("--summary and --tags go with --edit ID.")
+        if edit is not None and summary is None and tags is None:
+            raise ConfigError("--edit needs --summary TEXT and/or --tags a,b.")
         if note is not None and regenerate is None:
             raise ConfigError("--note goes with --regenerate ID.")
+        if approve is not None and not approve.replace(",", "").strip():
+            raise ConfigError("--approve needs a paper id or 'all'.")
+        cfg = _load(config, out, cache_dir, blog)
+        given = Given(out, blog, config, cfg.blog_dir is not None)
+        layout = layout_for(cfg)
+        day = _parse_date(date, cfg.post.timezone, name="DATE")
+        result: ReviewResult | None = None
         if approve is not None:
-            message = rv.approve(layout, day, cfg, approve)
+            result = rv.approve(layout, day, cfg, approve)
         elif reject is not None:
-            message = rv.reject(layout, day, cfg, reject)
+            result = rv.reject(layout, day, cfg, reject)
         elif edit is not None:
-            message = rv.edit(layout, day, cfg, edit, summary=summary, tags=tags)
+            result = rv.edit(layout, day, cfg, edit, summary=summary, tags=tags)
         elif regenerate is not None:
-            message = rv.regenerate(layout, day, cfg, regenerate, note=note)
+            result = rv.regenerate(layout, day, cfg, regenerate, note=note)
         else:
-            message = rv.review_table(layout, day, cfg)
+            from agent.publish import day_blockers
+
+            rv.refresh_draft(layout, day, cfg)  # a hand edit of the review file shows in the draft too
+            opened = rv.open_day(layout, day)
+            table = review_table(day, rv.rows_of(opened, cfg), day_blockers(opened, cfg), layout.review(day), given)
     except DigestError as exc:
-        _fail(exc)
-    typer.echo(message)
+        _fail(exc, given)
+    if result is None:
+        typer.echo(table)
+    else:
+        typer.echo(review_message(result, given, approved_all=approve is not None and approve.strip() == "all"))
 
 
 @app.command()
 def publish(
-    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.")],
+    date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.", show_default=False)],
     out: OutOpt = None,
     blog: BlogOpt = None,
     force: Annotated[
@@ -249,12 +504,14 @@ def publish(
     from agent.layout import layout_for
     from agent.publish import publish as publish_day
 
+    given = Given(out=out, blog=blog, config=config, blog_layout=blog is not None, again="publish again")
     try:
         cfg = _load(config, out, None, blog)
-        path = publish_day(layout_for(cfg), _parse_date(date, cfg.post.timezone), cfg, force=force)
+        given = Given(out, blog, config, cfg.blog_dir is not None, "publish again")
+        result = publish_day(layout_for(cfg), _parse_date(date, cfg.post.timezone, name="DATE"), cfg, force=force)
     except DigestError as exc:
-        _fail(exc)
-    typer.echo(str(path))
+        _fail(exc, given)
+    typer.echo(publish_message(result))
 
 
 @app.command()
@@ -325,7 +582,7 @@ def init(
         typer.echo(f"error: {names} exist(s) already in {directory}; pass --force to replace them.", err=True)
         raise typer.Exit(1) from None
     except DigestError as exc:
-        _fail(exc)
+        _fail(exc, Given(again="run init again", where="the blog folder"))
     replaced = f" (replaced: {', '.join(map(str, result.replaced))})" if result.replaced else ""
     if result.pages_workflow:
         pages = f"publish starts {result.pages_workflow} after its push (a push by the workflow token starts none)."

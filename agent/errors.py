@@ -1,19 +1,41 @@
-"""The exceptions users can see. Every message is one sentence that says what to do.
+"""The exceptions users can see. Each carries fields (date, ids, path, reasons); ``str()`` states what went
+wrong in one line without naming a CLI flag. agent/cli.py turns them into the sentence a user reads (what
+to do, with the options they gave) and the exit code (``exit_code``).
 
-DigestError                 base; the CLI prints its message on one line and exits with ``exit_code``
-├── ConfigError (2)         bad flags, config file, missing credentials
-├── SourceError (1)         the HF API or a source file could not give a valid day
-│   └── NoPapersError (1)   the day has no papers (nothing written)
-├── LLMError (1)            the LLM endpoint failed in a way retries cannot fix (wrong key, no model)
-├── CacheError (1)          the cache directory is unusable
-├── ReviewError (1)         a review file is broken or a paper id is unknown
-├── LockedError (1)         another paper-digest process holds the date's lock
-└── PublishRefused (1)      papers are still pending or flagged (use --force)
+DigestError                   base
+├── ConfigError (2)           bad flags, config file, missing credentials
+│   ├── ReportClashError (2)  the report path is one of the day's own files
+│   └── SourceDateError (2)   a source file lists another day than the one asked
+├── SourceError (1)           the HF API or a source file could not give a valid day
+│   ├── SourceFileError (1)   the source file is missing or unreadable (path)
+│   └── NoPapersError (1)     the day has no papers (nothing written)
+├── LLMError (1)              the LLM endpoint failed in a way retries cannot fix (wrong key, no model)
+├── CacheError (1)            the cache directory is unusable
+├── UnwritableError (1)       an output cannot be written; found before anything was fetched (path, role)
+├── WriteError (1)            writing a file failed; nothing was changed (path, reason)
+├── FileChangedError (1)      a file (the review file) was saved by someone else meanwhile; nothing written
+├── ReviewError (1)           the day's review cannot go on (date)
+│   ├── NoRunError            no snapshot for the date (path)
+│   ├── BrokenFileError       a snapshot or review file is damaged (path, line, paper, problem)
+│   ├── UnknownPaperError     no such paper id that day, or it vanished (paper_id, ids, vanished)
+│   ├── EditRejected          an editor's summary or tags fail the checks (paper_id, problems)
+│   ├── PaperChangedError     a run changed the paper during a regenerate (paper_id)
+│   └── StaleError            the day changed since the caller read it (expected, actual version)
+├── LockedError (1)           another process holds the date's lock, or the lock cannot be taken (path)
+└── PublishRefused (1)        the publish gate said no (date, blockers)
+
+Interrupted (a KeyboardInterrupt, not a DigestError): Ctrl-C or SIGTERM stopped a command; writes rolled back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from agent.publish import Blocker
 
 
 class DigestError(Exception):
@@ -24,8 +46,22 @@ class ConfigError(DigestError):
     exit_code = 2
 
 
+class ReportClashError(ConfigError):
+    def __init__(self, report: Path, name: str, date: dt.date, path: Path) -> None:
+        self.report, self.name, self.date, self.path = report, name, date, path
+        super().__init__(
+            f"the report {report} would overwrite the {name} of {date} ({path}); nothing was fetched or written"
+        )
+
+
 class SourceError(DigestError):
     pass
+
+
+class SourceFileError(SourceError):
+    def __init__(self, message: str, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class NoPapersError(SourceError):
@@ -40,16 +76,111 @@ class CacheError(DigestError):
     pass
 
 
+class UnwritableError(DigestError):
+    """An output found unwritable before the run fetched anything. ``role``: "output" (a file of the day's
+    layout) or "report"."""
+
+    def __init__(self, path: Path, problem: str, role: Literal["output", "report"]) -> None:
+        self.path, self.problem, self.role = path, problem, role
+        super().__init__(f"cannot write {path}: {problem} (nothing was fetched or written)")
+
+
+class WriteError(DigestError):
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot write {path}: {reason}; nothing was changed")
+
+
+class FileChangedError(DigestError):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} changed while paper-digest was writing it; nothing was written")
+
+
 class ReviewError(DigestError):
-    pass
+    def __init__(self, message: str, date: dt.date | None = None) -> None:
+        self.date = date
+        super().__init__(message)
+
+
+class NoRunError(ReviewError):
+    def __init__(self, date: dt.date, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no run recorded for {date}: {path} is missing", date)
+
+
+class BrokenFileError(ReviewError):
+    """``kind``: "snapshot" (machine-written: a run rebuilds it) or "review file" (fixed by hand)."""
+
+    def __init__(
+        self,
+        date: dt.date,
+        path: Path,
+        problem: str,
+        *,
+        kind: Literal["snapshot", "review file"],
+        line: int | None = None,
+        paper: str | None = None,
+    ) -> None:
+        self.path, self.problem, self.kind, self.line, self.paper = path, problem, kind, line, paper
+        where = f"{path} line {line}" if line is not None else str(path)
+        super().__init__(f"{where}: {f'paper {paper}: ' if paper else ''}{problem}", date)
+
+
+class UnknownPaperError(ReviewError):
+    def __init__(self, date: dt.date, paper_id: str, ids: Sequence[str], *, vanished: bool, action: str) -> None:
+        self.paper_id, self.ids, self.vanished, self.action = paper_id, tuple(ids), vanished, action
+        if vanished:
+            message = f"paper {paper_id} is no longer among the papers of {date} (vanished); nothing to {action}"
+        else:
+            message = f"no paper {paper_id!r} on {date}; ids: {', '.join(ids) or '(none)'}"
+        super().__init__(message, date)
+
+
+class EditRejected(ReviewError):
+    def __init__(self, date: dt.date, paper_id: str, field: Literal["summary", "tags"], problems: Sequence[str]):
+        self.paper_id, self.field, self.problems = paper_id, field, tuple(problems)
+        super().__init__(f"{field} for {paper_id} not accepted: {'; '.join(problems)}", date)
+
+
+class PaperChangedError(ReviewError):
+    def __init__(self, date: dt.date, paper_id: str) -> None:
+        self.paper_id = paper_id
+        super().__init__(f"paper {paper_id} changed while regenerating (a run updated it)", date)
+
+
+class StaleError(ReviewError):
+    """The day's files are not the version the caller read (``expect_version``): someone changed them."""
+
+    def __init__(self, date: dt.date, expected: str, actual: str) -> None:
+        self.expected, self.actual = expected, actual
+        super().__init__(
+            f"{date}: the review changed since it was read (version {expected}, now {actual}); nothing was written",
+            date,
+        )
 
 
 class LockedError(DigestError):
-    pass
+    """Another process holds the date's lock (``held``), or the lock file cannot be used: ``reason`` says why
+    (``folder``: its folder cannot be created)."""
+
+    def __init__(self, date: dt.date, path: Path, *, reason: str | None = None, folder: bool = False) -> None:
+        self.date, self.path, self.reason, self.folder = date, path, reason, folder
+        if reason is None:
+            message = f"another paper-digest process is working on {date} (lock {path}); try again when it finishes"
+        else:
+            message = f"cannot use the lock file {path} of {date}: {reason}"
+        super().__init__(message)
+
+    @property
+    def held(self) -> bool:
+        return self.reason is None
 
 
 class PublishRefused(DigestError):
-    pass
+    def __init__(self, date: dt.date, blockers: Sequence[Blocker]) -> None:
+        self.date, self.blockers = date, tuple(blockers)
+        super().__init__(f"{date}: " + "; ".join(b.describe() for b in self.blockers))
 
 
 class SourceDateError(ConfigError):

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from agent.errors import DigestError, ReviewError
+from agent.errors import FileChangedError, WriteError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -38,16 +38,15 @@ def _write_bytes(path: Path, data: bytes) -> None:
 def write_files(
     files: Sequence[tuple[Path, str]],
     *,
-    hint: str,
     expect: Mapping[Path, bytes | None] | None = None,
     remove: Sequence[Path] = (),
 ) -> None:
     """Write several files as one change: every file is staged (written to a temporary file beside it)
     before the first is replaced, and if a replacement fails, the files already replaced get their old
-    content back. An OSError becomes a one-line DigestError naming the path and ``hint`` (what to do).
+    content back. An OSError becomes a WriteError naming the path and the reason.
 
     ``expect``: files a person may save meanwhile (the review file), with the bytes they held when read
-    (None: absent). Checked right before the first replacement; if one changed, ReviewError and nothing
+    (None: absent). Checked right before the first replacement; if one changed, FileChangedError and nothing
     is written, so a hand save is never overwritten. ``remove``: files deleted as part of the change (after
     the writes; put back if a later step fails). The same target twice is a ValueError (a bug)."""
     twice = [p for p, n in Counter(os.path.realpath(p) for p, _ in files).items() if n > 1]
@@ -65,9 +64,7 @@ def write_files(
             staged.append((current, _stage(current, data), old))
         for current, before in (expect or {}).items():
             if _old_content(current) != before:
-                raise ReviewError(
-                    f"{current} changed while paper-digest was writing it; nothing was written; run the command again."
-                )
+                raise FileChangedError(current)
         for current, tmp, old in staged:
             os.replace(tmp, current)
             replaced.append((current, old))
@@ -87,7 +84,7 @@ def write_files(
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise DigestError(f"cannot write {current}: {_reason(exc, current)}; nothing was changed; {hint}") from exc
+            raise WriteError(current or Path(exc.filename or "."), _reason(exc, current)) from exc
         raise
     for directory in dict.fromkeys(path.parent for path, _ in replaced):
         _fsync_dir(directory)

@@ -132,7 +132,7 @@ def init_blog(
     existing = tuple(rel for rel, _ in files if (root / rel).exists())
     if existing and not force:
         raise InitRefused(root, existing)
-    write_files([(root / rel, text) for rel, text in files], hint="check the blog folder and run init again.")
+    write_files([(root / rel, text) for rel, text in files])
     return InitResult(
         root=root,
         written=tuple(rel for rel, _ in files),

@@ -35,23 +35,14 @@ def date_lock(layout: Layout, day: dt.date, timeout: float = DEFAULT_TIMEOUT) ->
         if ignore is not None and not ignore.exists():
             atomic_write_text(ignore, STATE_GITIGNORE)
     except OSError as exc:
-        raise LockedError(
-            f"cannot create {path.parent} for the lock of {day.isoformat()}: {exc.strerror or exc}; "
-            "check --out."
-        ) from exc
+        raise LockedError(day, path, reason=f"cannot create {path.parent}: {exc.strerror or exc}", folder=True) from exc
     lock = FileLock(path, timeout=timeout, thread_local=False)
     try:
         lock.acquire()
     except Timeout:
-        raise LockedError(
-            f"another paper-digest process is working on {day.isoformat()} (lock {path}); "
-            "try again when it finishes."
-        ) from None
+        raise LockedError(day, path) from None
     except OSError as exc:  # a lock file of another user (EACCES), a symbolic link there (ELOOP), ...
-        raise LockedError(
-            f"cannot use the lock file {path} of {day.isoformat()}: {_lock_problem(path, exc)}; if no "
-            "paper-digest process is running, remove it and run again."
-        ) from exc
+        raise LockedError(day, path, reason=_lock_problem(path, exc)) from exc
     try:
         yield path
     finally:

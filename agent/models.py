@@ -110,17 +110,16 @@ class Usage:
 
 @dataclass(slots=True)
 class RunReport:
-    """The JSON written by ``run --report FILE``. Keys are a fixed contract."""
+    """The JSON written by ``run --report FILE`` (its keys are a fixed contract; ``usage``'s fields are
+    written at the top level). ``papers``: the papers in the draft (a rejected one is not); ``flagged``:
+    the papers that still need the editor (flagged or needs-review), ``needs_review`` of them needs-review."""
 
     date: str
     papers: int = 0
     summarized: int = 0
     flagged: int = 0
-    llm_requests: int = 0
-    cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
+    needs_review: int = 0
+    usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     draft: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -129,7 +128,15 @@ class RunReport:
     llm_endpoint_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["cost_usd"] = round(self.cost_usd, 6)
-        d["seconds"] = round(self.seconds, 3)
+        d: dict[str, Any] = {
+            "date": self.date,
+            "papers": self.papers,
+            "summarized": self.summarized,
+            "flagged": self.flagged,
+            "needs_review": self.needs_review,
+        }
+        d |= asdict(self.usage)
+        d["cost_usd"] = round(self.usage.cost_usd, 6)
+        d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
+        d["llm_endpoint_error"] = self.llm_endpoint_error
         return d

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agent.config import Config, PostConfig
-from agent.errors import ConfigError, DigestError, Interrupted, NoPapersError, SourceDateError
+from agent.errors import ConfigError, Interrupted, NoPapersError, ReportClashError, SourceDateError, UnwritableError
 from agent.fsutil import sweep_temp_files, unwritable
 from agent.layout import Layout, layout_for
 from agent.llm import check_credentials
@@ -52,24 +52,24 @@ def check_outputs(
     if report is not None:
         for name, path in layout.files(day).items():
             if os.path.realpath(report) == os.path.realpath(path):
-                raise ConfigError(
-                    f"--report {report} would overwrite the {name} of {day} ({path}); "
-                    "give another path (nothing was fetched or written)."
-                )
+                raise ReportClashError(report, name, day, path)
         _check_report_apart(report, cache_dir, source)
     if layout.blog and cache_dir is not None:
         blog, cache = os.path.realpath(layout.root), os.path.realpath(cache_dir)
         if cache == blog or cache.startswith(blog + os.sep):
             raise ConfigError(
-                f"the LLM cache {cache_dir} is inside the blog {layout.root}; keep it outside "
-                "(the default user cache dir, or --cache-dir elsewhere)."
+                f"the LLM cache {cache_dir} is inside the blog {layout.root}: a blog's files are published; "
+                "keep the cache outside it (the default user cache dir needs no setting)."
             )
-    flag = "--blog" if layout.blog else "--out"
-    targets = [(p, flag) for p in (layout.draft(day), layout.snapshot(day), layout.review(day))]
-    for path, flag in [*targets, *([(report, "--report")] if report else [])]:
+    targets: list[tuple[Path, Literal["output", "report"]]] = [
+        (p, "output") for p in (layout.draft(day), layout.snapshot(day), layout.review(day))
+    ]
+    if report is not None:
+        targets.append((report, "report"))
+    for path, role in targets:
         problem = unwritable(path)
         if problem:
-            raise DigestError(f"cannot write {path}: {problem}; check {flag} (nothing was fetched or written).")
+            raise UnwritableError(path, problem, role)
     load_review(layout, day)  # ReviewError naming the file and line; record_run checks again under the lock
 
 
@@ -121,8 +121,7 @@ def record_run(
             review_bytes=review_bytes,
         )
         files = extra(state) if extra is not None else ()
-        flag = "--blog" if layout.blog else "--out"
-        commit(layout, day, post, snapshot=True, extra=files, hint=f"check {flag} (and --report) and run again.")
+        commit(layout, day, post, snapshot=True, extra=files)
     return state
 
 
@@ -190,13 +189,7 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         overview=overview,
         crawled_at=fetched_at,
     )
-    report.papers = len(digest.items)
-    report.summarized = sum(1 for it in digest.items if it.enrichment.status == "summarized")
-    report.llm_requests = usage.llm_requests
-    report.cache_hits = usage.cache_hits
-    report.prompt_tokens = usage.prompt_tokens
-    report.completion_tokens = usage.completion_tokens
-    report.cost_usd = usage.cost_usd
+    report.usage = usage
     report.draft = str(layout.draft(day))
 
     def report_file(state: ReviewState) -> list[tuple[Path, str]]:
@@ -204,6 +197,13 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         # rejected, approved or edited is not. needs-review (an approved/edited paper whose abstract
         # changed) blocks publish like flagged, so it counts too.
         report.flagged = sum(1 for e in state.entries.values() if e.status in ("flagged", "needs-review"))
+        report.needs_review = sum(1 for e in state.entries.values() if e.status == "needs-review")
+        # The draft's papers: a paper the editor rejected is not in it.
+        shown = {pid for pid, e in state.entries.items() if e.status not in ("rejected", "vanished")}
+        report.papers = len(shown)
+        report.summarized = sum(
+            1 for it in digest.items if it.paper.id in shown and it.enrichment.status == "summarized"
+        )
         report.seconds = time.perf_counter() - started
         return [(opts.report, report_json(report))] if opts.report else []
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from agent.config import Config, LLMConfig
 from agent.errors import PublishRefused
@@ -23,7 +23,7 @@ from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.models import DigestItem, Paper
 from agent.state import OPEN_STATUSES
-from agent.store import open_day
+from agent.store import Day, open_day
 from agent.vocab import MAX_TAGS, canonicalize
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ def tag_problems(tags: Sequence[str], vocab: Vocabulary) -> list[str]:
     return []
 
 
+def unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
+    return (
+        f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
+        + (", ".join(vocab.names) + ")")
+    )
+
+
 def publish_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> list[str]:
     """Why an item of the final digest cannot be published as it is; [] when it can. The review file is
     human-editable, so what it holds is checked here rather than trusted: the summary the post would
@@ -79,56 +86,145 @@ def without_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> Dig
 # -- publishing ---------------------------------------------------------------------------------------
 
 
+BlockerKind = Literal["unreviewed", "failed-checks", "missing-summaries", "nothing-to-publish"]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """One reason publish would refuse. ``forceable``: ``force`` publishes anyway (unreviewed papers as they
+    are, failing text left out, papers without a summary without one); "nothing-to-publish" never is.
+
+    - unreviewed: ``counts`` by open status (pending, flagged, needs-review), ``ids`` the papers, ``of``
+      the papers of the day (vanished ones not counted);
+    - failed-checks: ``problems`` per paper id (summary and tag checks), ``ids`` those papers;
+    - missing-summaries: ``ids`` the papers the post would show without a summary, ``of`` the post's papers;
+    - nothing-to-publish: every paper is rejected.
+    """
+
+    kind: BlockerKind
+    ids: tuple[str, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)
+    problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    of: int = 0
+
+    @property
+    def forceable(self) -> bool:
+        return self.kind != "nothing-to-publish"
+
+    def describe(self) -> str:
+        """A plain statement (no advice, no CLI flags): agent.cli words the advice."""
+        if self.kind == "unreviewed":
+            detail = ", ".join(f"{n} {status}" for status, n in self.counts.items())
+            return f"{len(self.ids)} of {self.of} papers not reviewed yet ({detail})"
+        if self.kind == "failed-checks":
+            detail = "; ".join(f"{pid}: {', '.join(p)}" for pid, p in self.problems.items())
+            return f"{len(self.ids)} paper(s) cannot be published as they are ({detail})"
+        if self.kind == "missing-summaries":
+            return f"{len(self.ids)} of {self.of} papers to publish have no summary ({', '.join(self.ids)})"
+        return "every paper is rejected; nothing to publish"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What publish wrote. ``post_change``/``data_change``: "created", "replaced" (a different file was
+    there: a hand edit of the post, or an earlier publish of another review state) or "unchanged"."""
+
+    date: dt.date
+    post: Path
+    data_file: Path
+    post_change: Literal["created", "replaced", "unchanged"]
+    data_change: Literal["created", "replaced", "unchanged"]
+    papers: int
+    forced: tuple[Blocker, ...] = ()  # what force published past
+    draft_removed: bool = False
+
+
+def day_blockers(day: Day, cfg: Config) -> list[Blocker]:
+    """Why publish would refuse ``day`` as opened; [] when it would publish."""
+    entries = day.state.entries
+    blockers: list[Blocker] = []
+    open_ids = [pid for pid, e in entries.items() if e.status in OPEN_STATUSES]
+    if open_ids:
+        counts: Counter[str] = Counter(entries[pid].status for pid in open_ids)
+        blockers.append(
+            Blocker(
+                "unreviewed",
+                ids=tuple(open_ids),
+                counts={s: counts[s] for s in OPEN_STATUSES if counts[s]},
+                of=sum(1 for e in entries.values() if e.status != "vanished"),
+            )
+        )
+    final = day.final()
+    if not final.items:
+        return [*blockers, Blocker("nothing-to-publish")]
+    problems = {it.paper.id: tuple(p) for it in final.items if (p := publish_problems(it, day.vocab, cfg.llm))}
+    if problems:
+        blockers.append(Blocker("failed-checks", ids=tuple(problems), problems=problems))
+    bare = [
+        it.paper.id
+        for it in final.items
+        if not (it.enrichment.status == "summarized" and it.enrichment.summary)
+        and it.paper.id not in problems
+        and it.paper.id not in open_ids  # said by "unreviewed" already
+    ]
+    if bare:
+        blockers.append(Blocker("missing-summaries", ids=tuple(bare), of=len(final.items)))
+    return blockers
+
+
+def publish_blockers(layout: Layout, day: dt.date, cfg: Config) -> list[Blocker]:
+    """Why ``publish(layout, day, cfg)`` would refuse; [] when it would publish. Reads only (no lock): the
+    answer is as of now. ReviewError when the day has no run or a broken file."""
+    return day_blockers(open_day(layout, day), cfg)
+
+
+def _change(path: Path, text: str) -> Literal["created", "replaced", "unchanged"]:
+    try:
+        old = path.read_bytes()
+    except FileNotFoundError:
+        return "created"
+    except OSError:
+        return "replaced"
+    return "unchanged" if old == text.encode("utf-8") else "replaced"
+
+
 def publish(
     layout: Layout, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
-) -> Path:
-    """Write the day's final post and data file atomically and return the post's path. PublishRefused while
-    papers are unreviewed or fail the checks (unless ``force``) or when every paper is rejected; ReviewError
-    when the day has no run or a broken review file; DigestError when a file cannot be written."""
+) -> PublishResult:
+    """Write the day's final post and data file atomically. PublishRefused (with the blockers) while papers
+    are unreviewed, fail the checks or lack a summary (unless ``force``), or when every paper is rejected;
+    ReviewError when the day has no run or a broken review file; WriteError when a file cannot be written."""
     from agent.fsutil import write_files
     from agent.render import render_data_file, render_post
 
     with date_lock(layout, day, lock_timeout):
         opened = open_day(layout, day)
-        entries = opened.state.entries
-        unreviewed: Counter[str] = Counter(e.status for e in entries.values() if e.status in OPEN_STATUSES)
-        if unreviewed and not force:
-            detail = ", ".join(f"{unreviewed[s]} {s}" for s in OPEN_STATUSES if unreviewed[s])
-            in_day = sum(1 for e in entries.values() if e.status != "vanished")
-            how = f"run `paper-digest review {day}`"
-            if unreviewed["needs-review"]:
-                how += (
-                    f" and clear needs-review with `paper-digest review {day} --approve ID`"
-                    " (a status set by hand in the review file reverts at the next run),"
-                )
-            total = sum(unreviewed.values())
-            raise PublishRefused(
-                f"{day}: {total} of {in_day} papers not reviewed yet ({detail}); {how} or pass --force."
-            )
+        blockers = day_blockers(opened, cfg)
+        if blockers and (not force or not all(b.forceable for b in blockers)):
+            raise PublishRefused(day, blockers)
         final = opened.final()
-        if not final.items:
-            raise PublishRefused(f"{day}: every paper is rejected; nothing to publish.")
-        problems = {it.paper.id: p for it in final.items if (p := publish_problems(it, opened.vocab, cfg.llm))}
-        if problems and not force:
-            detail = "; ".join(f"{pid}: {', '.join(p)}" for pid, p in problems.items())
-            raise PublishRefused(
-                f"{day}: {len(problems)} paper(s) cannot be published as they are ({detail}); "
-                f"fix with `paper-digest review {day} --edit ID --summary TEXT [--tags a,b]` or pass --force."
-            )
+        problems = next((b.problems for b in blockers if b.kind == "failed-checks"), {})
         if problems:
             items = tuple(
                 without_problems(it, opened.vocab, cfg.llm) if it.paper.id in problems else it for it in final.items
             )
             final = replace(final, items=items)
-        files = [
-            (layout.post(day), render_post(final, cfg.post, final=True)),
-            (layout.data_file(day), render_data_file(final, cfg.post)),
-        ]
+        post, data = layout.post(day), layout.data_file(day)
+        post_text, data_text = render_post(final, cfg.post, final=True), render_data_file(final, cfg.post)
+        result = PublishResult(
+            date=day,
+            post=post,
+            data_file=data,
+            post_change=_change(post, post_text),
+            data_change=_change(data, data_text),
+            papers=len(final.items),
+            forced=tuple(blockers),
+            draft_removed=layout.blog and layout.draft(day).exists(),
+        )
         # The post must show the review file as read: a hand save meanwhile stops the publish.
         write_files(
-            files,
-            hint="check --out and publish again.",
+            [(post, post_text), (data, data_text)],
             expect={layout.review(day): opened.review_bytes},
             remove=[layout.draft(day)] if layout.blog else [],
         )
-    return layout.post(day)
+    return result

@@ -1,11 +1,14 @@
-"""Editorial review: the editor's commands (review_table, approve, reject, edit, regenerate) on a day opened
-from its files (agent.store.open_day; paths in agent.layout, the state's rules in agent.state).
+"""Editorial review: the editor's commands (approve, reject, edit, regenerate; review_rows for the table) on a
+day opened from its files (agent.store.open_day; paths in agent.layout, the state's rules in agent.state).
+
+Every command returns a ReviewResult (what changed, what is left, why publish would refuse) and raises errors
+with fields (agent.errors); agent/cli.py and the web desk word them. ``expect_version``: the ``Day.version``
+the caller's form was built from; a command on a day changed since then raises StaleError, nothing written.
 
 The commands that change a day write its snapshot, review state and draft under the date's lock
-(agent.lock) as one change (agent.fsutil.write_files: all of them or none); review_table only reads.
-
+(agent.lock) as one change (agent.fsutil.write_files: all of them or none); review_rows only reads.
 A hand save of the review file while a command holds the lock is never overwritten: the command stops
-with nothing written (ReviewError) and is run again. The file is rewritten only when its state changes.
+with nothing written (FileChangedError) and is run again.
 
 Why ``regenerate`` asks the LLM outside the lock: the call takes seconds; holding the lock that long would
 make a nightly run or a second editor command time out. The answer is applied under the lock afterwards,
@@ -17,20 +20,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
-from agent.config import Config, LLMConfig
-from agent.errors import ReviewError
+from agent.config import Config
+from agent.errors import EditRejected, PaperChangedError, StaleError, UnknownPaperError
 from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.models import Enrichment, Paper
-from agent.publish import publish_problems, summary_problems
+from agent.publish import Blocker, day_blockers, publish_problems, summary_problems, unknown_tags_message
 from agent.state import (
     DONE_STATUSES,
     OPEN_STATUSES,
-    STATUSES,
     ReviewEntry,
     ReviewStatus,
     effective_enrichment,
@@ -38,28 +40,91 @@ from agent.state import (
     open_status,
     timestamp,
 )
-from agent.store import Day, commit, open_day, unknown_tags_message
+from agent.store import Day, commit, open_day
 from agent.vocab import MAX_TAGS, canonicalize
 
 if TYPE_CHECKING:
     from agent.enrich import Enricher
 
-__all__ = ["Day", "approve", "edit", "open_day", "regenerate", "reject", "review_table"]
+__all__ = [
+    "Day", "ReviewResult", "ReviewRow", "approve", "edit", "open_day", "refresh_draft", "regenerate", "reject",
+    "review_rows",
+]  # fmt: skip
+
+Action = Literal["approve", "reject", "edit", "regenerate"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResult:
+    """What a review command did and what is left.
+
+    ``changed``: the papers whose review changed; ``unchanged``: those named that needed nothing (approving
+    an approved paper); ``left``: open papers by status (pending, flagged, needs-review: what blocks
+    publish); ``flagged``: the flagged ones (``approve all`` leaves them); ``blockers``: why publish would
+    refuse now (agent.publish.Blocker; none: ``publishable``); ``entry``/``shown``: edit, reject and
+    regenerate: the paper's entry, and what the post shows of it (regenerate: the new answer);
+    ``replaced_edit``: the editor's summary a regenerate replaced; ``version``: the day's version now."""
+
+    date: dt.date
+    action: Action
+    changed: tuple[str, ...]
+    left: Mapping[str, int]
+    flagged: tuple[str, ...]
+    blockers: tuple[Blocker, ...]
+    version: str
+    unchanged: tuple[str, ...] = ()
+    entry: ReviewEntry | None = None
+    shown: Enrichment | None = None
+    replaced_edit: str | None = None
+
+    @property
+    def publishable(self) -> bool:
+        return not self.blockers
+
+    @property
+    def blocked(self) -> Mapping[str, tuple[str, ...]]:
+        """Papers of the post that fail the checks, with their problems."""
+        return next((b.problems for b in self.blockers if b.kind == "failed-checks"), {})
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    """One paper of the review table. ``rank``: its place in the post (None: left out); ``summary``/``tags``:
+    what the post shows; ``new_model_summary``: a needs-review paper's new model answer, worth showing when
+    it differs from the kept edit (``model_differs``); ``flag_reason``: why the editor must look;
+    ``problems``: why the post cannot show it as it is (the publish checks)."""
+
+    id: str
+    rank: int | None
+    status: ReviewStatus
+    title: str
+    summary: str | None
+    tags: tuple[str, ...]
+    model_differs: bool
+    new_model_summary: str | None
+    flag_reason: str | None
+    problems: tuple[str, ...]
+    note: str | None
+    new_keywords: tuple[str, ...]
+
+
+# -- helpers ------------------------------------------------------------------------------------------
 
 
 def _entry(day: Day, paper_id: str, action: str) -> ReviewEntry:
     entry = day.state.entries.get(paper_id)
-    present = [pid for pid, e in day.state.entries.items() if e.status != "vanished"]
-    if entry is None:
-        raise ReviewError(
-            f"no paper {paper_id!r} on {day.state.date}; ids: {', '.join(present) or '(none)'}."
-        )
-    if entry.status == "vanished":
-        raise ReviewError(
-            f"paper {paper_id} is no longer among the papers of {day.state.date} (vanished); "
-            f"nothing to {action}."
-        )
+    if entry is None or entry.status == "vanished":
+        present = [pid for pid, e in day.state.entries.items() if e.status != "vanished"]
+        raise UnknownPaperError(day.date, paper_id, present, vanished=entry is not None, action=action)
     return entry
+
+
+def _opened(layout: Layout, day: dt.date, expect_version: str | None) -> Day:
+    """The day as it is now; StaleError when it is not the version the caller read."""
+    opened = open_day(layout, day)
+    if expect_version is not None and opened.version != expect_version:
+        raise StaleError(day, expect_version, opened.version)
+    return opened
 
 
 def _paper(day: Day, paper_id: str) -> Paper:
@@ -72,53 +137,75 @@ def _with_entry(day: Day, paper_id: str, entry: ReviewEntry) -> Day:
     return replace(day, state=replace(day.state, entries=entries))
 
 
-def _next_step(day: Day, llm: LLMConfig) -> str:
+def _result(day: Day, cfg: Config, action: Action, changed: Sequence[str], version: str, **more: Any) -> ReviewResult:
     counts: Counter[str] = Counter(e.status for e in day.state.entries.values() if e.status in OPEN_STATUSES)
-    if not counts:
-        blocked = [it.paper.id for it in day.final().items if publish_problems(it, day.vocab, llm)]
-        if blocked:
-            return f"left to fix before publishing (--edit): {', '.join(blocked)}."
-        return f"nothing left to review; publish with `paper-digest publish {day.state.date}`."
-    left = ", ".join(f"{counts[s]} {s}" for s in OPEN_STATUSES if counts[s])
-    return f"left to review: {left}."
+    return ReviewResult(
+        date=day.date,
+        action=action,
+        changed=tuple(changed),
+        left={s: counts[s] for s in OPEN_STATUSES if counts[s]},
+        flagged=tuple(pid for pid, e in day.state.entries.items() if e.status == "flagged"),
+        blockers=tuple(day_blockers(day, cfg)),
+        version=version,
+        **more,
+    )
+
+
+# -- the table ----------------------------------------------------------------------------------------
+
+
+def rows_of(day: Day, cfg: Config) -> list[ReviewRow]:
+    """The review table's rows of an opened day, in the review file's order."""
+    final = {it.paper.id: it for it in day.final().items}
+    rows = []
+    for pid, entry in day.state.entries.items():
+        shown = effective_enrichment(entry, final=True)
+        item = final.get(pid)
+        rows.append(
+            ReviewRow(
+                id=pid,
+                rank=item.rank if item else None,
+                status=entry.status,
+                title=entry.title,
+                summary=shown.summary,
+                tags=tuple(shown.tags),
+                model_differs=entry.status == "needs-review"
+                and entry.has_edit
+                and entry.model_summary != shown.summary,
+                new_model_summary=entry.model_summary,
+                flag_reason=entry.flag_reason if entry.status in ("flagged", "pending", "needs-review") else None,
+                problems=tuple(publish_problems(item, day.vocab, cfg.llm)) if item else (),
+                note=entry.note,
+                new_keywords=tuple(entry.new_keywords),
+            )
+        )
+    return rows
+
+
+def review_rows(layout: Layout, day: dt.date, cfg: Config) -> list[ReviewRow]:
+    """The review table's rows (rank order; vanished papers last). Reads only."""
+    return rows_of(open_day(layout, day), cfg)
+
+
+def refresh_draft(layout: Layout, day: dt.date, cfg: Config, *, lock_timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Re-render the draft from the files as they are (say, after a hand edit of the review file); True
+    when it changed. Writes only the draft, and nothing if the review file is saved meanwhile."""
+    from agent.fsutil import write_files
+    from agent.store import render_draft
+
+    with date_lock(layout, day, lock_timeout):
+        opened = open_day(layout, day)
+        path, text = layout.draft(day), render_draft(opened, cfg.post)
+        try:
+            if path.read_bytes() == text.encode("utf-8"):
+                return False
+        except OSError:
+            pass
+        write_files([(path, text)], expect={layout.review(day): opened.review_bytes})
+    return True
 
 
 # -- the editor's commands ----------------------------------------------------------------------------
-
-
-def review_table(layout: Layout, day: dt.date, cfg: Config) -> str:
-    """The review table the CLI prints: rank (in the post), id, status, summary and tags; new keywords."""
-    opened = open_day(layout, day)
-    state = opened.state
-    final = {it.paper.id: it for it in opened.final().items}
-    ranks = {pid: it.rank for pid, it in final.items()}
-    counts: Counter[str] = Counter(e.status for e in state.entries.values())
-    lines = [
-        f"{day}: {len(ranks)} of {len(state.entries)} papers in the post — "
-        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]),
-        "",
-        f"{'#':>3}  {'id':<12}  {'status':<12}  tags",
-    ]
-    for pid, entry in state.entries.items():
-        shown = effective_enrichment(entry, final=True)
-        rank = str(ranks[pid]) if pid in ranks else "-"
-        lines.append(f"{rank:>3}  {pid:<12}  {entry.status:<12}  {', '.join(shown.tags) or '-'}")
-        lines.append(f"{'':>5}{entry.title}")
-        lines.append(f"{'':>5}요약: {shown.summary or '(없음)'}")
-        if entry.status == "needs-review" and entry.has_edit and entry.model_summary != shown.summary:
-            lines.append(f"{'':>5}새 모델 요약: {entry.model_summary or '(없음)'}")
-        if entry.flag_reason and entry.status in ("flagged", "pending", "needs-review"):
-            lines.append(f"{'':>5}사유: {entry.flag_reason}")
-        if pid in final:
-            problems = publish_problems(final[pid], opened.vocab, cfg.llm)
-            if problems:
-                lines.append(f"{'':>5}⚠ 게시 불가 (--edit {pid}): {'; '.join(problems)}")
-        if entry.note:
-            lines.append(f"{'':>5}메모: {entry.note}")
-        if entry.new_keywords:
-            lines.append(f"{'':>5}new keywords: {', '.join(entry.new_keywords)}")
-    lines += ["", f"review file: {layout.review(day)}", _next_step(opened, cfg.llm)]
-    return "\n".join(lines)
 
 
 def approve(
@@ -127,16 +214,18 @@ def approve(
     cfg: Config,
     ids: str | Sequence[str],
     *,
+    expect_version: str | None = None,
     lock_timeout: float = DEFAULT_TIMEOUT,
-) -> str:
+) -> ReviewResult:
     """Approve papers: ``"all"`` (every pending and needs-review paper; flagged ones only by id), an id,
     comma-separated ids, or a list. An entry with an editor's edit becomes ``edited``, else ``approved``."""
     wanted = [i.strip() for i in ids.split(",")] if isinstance(ids, str) else [i.strip() for i in ids]
     wanted = [i for i in wanted if i]
     if not wanted:
-        raise ReviewError("--approve needs a paper id or 'all'.")
+        raise ValueError("approve needs a paper id or 'all'")
     with date_lock(layout, day, lock_timeout):
-        opened = open_day(layout, day)
+        opened = _opened(layout, day, expect_version)
+        version = opened.version
         entries = opened.state.entries
         if wanted == ["all"]:
             targets = [pid for pid, e in entries.items() if e.status in ("pending", "needs-review")]
@@ -152,29 +241,27 @@ def approve(
             status: ReviewStatus = "edited" if entry.has_edit else "approved"
             opened = _with_entry(opened, pid, replace(entry, status=status, abstract_sha=sha[pid]))
         if targets:
-            commit(layout, opened, cfg.post)
-    done = f"approved {len(targets)} paper(s)" + (f": {', '.join(targets)}" if 0 < len(targets) <= 5 else "")
-    if wanted == ["all"]:
-        flagged = [pid for pid, e in opened.state.entries.items() if e.status == "flagged"]
-        if flagged:
-            done += (
-                f"; {len(flagged)} flagged left ({', '.join(flagged)}): edit, regenerate, reject,"
-                " or approve each by id"
-            )
-    elif not targets:
-        done = "already approved: " + ", ".join(wanted)
-    return f"{done}. {_next_step(opened, cfg.llm)}"
+            version = commit(layout, opened, cfg.post)
+    unchanged = () if wanted == ["all"] else tuple(pid for pid in dict.fromkeys(wanted) if pid not in targets)
+    return _result(opened, cfg, "approve", targets, version, unchanged=unchanged)
 
 
 def reject(
-    layout: Layout, day: dt.date, cfg: Config, paper_id: str, *, lock_timeout: float = DEFAULT_TIMEOUT
-) -> str:
+    layout: Layout,
+    day: dt.date,
+    cfg: Config,
+    paper_id: str,
+    *,
+    expect_version: str | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> ReviewResult:
+    """Leave a paper out of the draft and the post."""
     with date_lock(layout, day, lock_timeout):
-        opened = open_day(layout, day)
+        opened = _opened(layout, day, expect_version)
         entry = _entry(opened, paper_id, "reject")
         opened = _with_entry(opened, paper_id, replace(entry, status="rejected"))
-        commit(layout, opened, cfg.post)
-    return f"rejected {paper_id}: left out of the draft and the post. {_next_step(opened, cfg.llm)}"
+        version = commit(layout, opened, cfg.post)
+    return _result(opened, cfg, "reject", [paper_id], version, entry=opened.state.entries[paper_id])
 
 
 def edit(
@@ -185,14 +272,15 @@ def edit(
     *,
     summary: str | None = None,
     tags: str | Sequence[str] | None = None,
+    expect_version: str | None = None,
     lock_timeout: float = DEFAULT_TIMEOUT,
-) -> str:
+) -> ReviewResult:
     """Set the editor's summary and/or tags, checked like the model's: the summary by validate_summary,
-    tags must be vocabulary names or aliases (1–3). ReviewError (nothing written) otherwise."""
+    tags must be vocabulary names or aliases (1–3). EditRejected (nothing written) otherwise."""
     if summary is None and tags is None:
-        raise ReviewError("--edit needs --summary TEXT and/or --tags a,b.")
+        raise ValueError("edit needs a summary and/or tags")
     with date_lock(layout, day, lock_timeout):
-        opened = open_day(layout, day)
+        opened = _opened(layout, day, expect_version)
         entry = _entry(opened, paper_id, "edit")
         paper = _paper(opened, paper_id)
         changes: dict[str, Any] = {"status": "edited", "abstract_sha": fingerprint(paper.abstract)}
@@ -200,26 +288,21 @@ def edit(
             summary = summary.strip()
             problems = summary_problems(paper, summary, cfg.llm)
             if problems:
-                raise ReviewError(f"summary for {paper_id} not accepted: {'; '.join(problems)}.")
+                raise EditRejected(day, paper_id, "summary", problems)
             changes["summary"] = summary
         if tags is not None:
             names = tags.split(",") if isinstance(tags, str) else list(tags)
             canonical, unknown = canonicalize(opened.vocab, names)
             if unknown:
-                raise ReviewError(
-                    f"tags for {paper_id} not accepted: {unknown_tags_message(unknown, opened.vocab)}."
-                )
+                raise EditRejected(day, paper_id, "tags", [unknown_tags_message(unknown, opened.vocab)])
             if not 1 <= len(canonical) <= MAX_TAGS:
-                raise ReviewError(
-                    f"tags for {paper_id} not accepted: give 1–{MAX_TAGS} tags, not {len(canonical)}."
-                )
+                raise EditRejected(day, paper_id, "tags", [f"give 1–{MAX_TAGS} tags, not {len(canonical)}"])
             changes["tags"] = canonical
         opened = _with_entry(opened, paper_id, replace(entry, **changes))
-        commit(layout, opened, cfg.post)
-    shown = effective_enrichment(opened.state.entries[paper_id], final=True)
-    return (
-        f"edited {paper_id}: {shown.summary or '(요약 없음)'} [{', '.join(shown.tags)}]. {_next_step(opened, cfg.llm)}"
-    )
+        version = commit(layout, opened, cfg.post)
+    entry = opened.state.entries[paper_id]
+    shown = effective_enrichment(entry, final=True)
+    return _result(opened, cfg, "edit", [paper_id], version, entry=entry, shown=shown)
 
 
 def regenerate(
@@ -230,15 +313,16 @@ def regenerate(
     note: str | None = None,
     *,
     enricher: Enricher | None = None,
+    expect_version: str | None = None,
     lock_timeout: float = DEFAULT_TIMEOUT,
-) -> str:
+) -> ReviewResult:
     """Ask the LLM again for one paper, with the editor's note, bypassing the cached answer. The new answer
     (cached by the Enricher under its own key) comes back pending (flagged if it fails validation) and
     replaces any editor edit of that paper. ``enricher``: default one built from ``cfg`` (needs LLM
     credentials); its client is closed afterwards. Raises EndpointDown (exit code 4) when the endpoint cannot
     be reached: nothing is written."""
     note = note.strip() if note and note.strip() else None
-    before = open_day(layout, day)  # no lock: validate the id and read the paper
+    before = _opened(layout, day, expect_version)  # no lock: validate the id and read the paper
     _entry(before, paper_id, "regenerate")
     paper = _paper(before, paper_id)
 
@@ -265,13 +349,11 @@ def regenerate(
             asker.cache.close()
 
     with date_lock(layout, day, lock_timeout):
-        opened = open_day(layout, day)
+        opened = _opened(layout, day, expect_version)
         entry = _entry(opened, paper_id, "regenerate")
         current = _paper(opened, paper_id)
         if fingerprint(current.abstract) != fingerprint(paper.abstract):
-            raise ReviewError(
-                f"paper {paper_id} changed while regenerating (a run updated it); run the command again."
-            )
+            raise PaperChangedError(day, paper_id)
         replaced = entry.summary if entry.has_edit else None
         new_entry = replace(
             entry.with_model(result),
@@ -287,12 +369,6 @@ def regenerate(
             replace(it, enrichment=result) if it.paper.id == paper_id else it for it in opened.digest.items
         )
         opened = replace(opened, digest=replace(opened.digest, items=items))
-        commit(layout, opened, cfg.post, snapshot=True)
-
-    if result.status == "flagged":
-        text = f"regenerated {paper_id}: flagged ({result.flag_reason})"
-    else:
-        text = f"regenerated {paper_id} (pending): {result.summary} [{', '.join(result.tags)}]"
-    if replaced is not None:
-        text += f"; replaced your edit: {replaced}"
-    return f"{text}. {_next_step(opened, cfg.llm)}"
+        version = commit(layout, opened, cfg.post, snapshot=True)
+    entry = opened.state.entries[paper_id]
+    return _result(opened, cfg, "regenerate", [paper_id], version, entry=entry, shown=result, replaced_edit=replaced)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agent import __version__
-from agent.errors import ConfigError, SourceError
+from agent.errors import ConfigError, SourceError, SourceFileError
 
 if TYPE_CHECKING:  # httpx is imported when the API is asked, not for a --source file
     import httpx
@@ -235,15 +235,15 @@ class FileSource:
         try:
             size = self.path.stat().st_size
             if size > MAX_BODY_BYTES:
-                raise SourceError(
-                    f"source file {self.path} is {size} bytes, over the {MAX_BODY_BYTES}-byte limit; check --source."
+                raise SourceFileError(
+                    f"source file {self.path} is {size} bytes, over the {MAX_BODY_BYTES}-byte limit", self.path
                 )
             raw = self.path.read_bytes()
         except FileNotFoundError:
-            raise SourceError(f"source file {self.path} does not exist; check --source.") from None
+            raise SourceFileError(f"source file {self.path} does not exist", self.path) from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise SourceError(f"cannot read source file {self.path} ({reason}); check --source.") from exc
+            raise SourceFileError(f"cannot read source file {self.path} ({reason})", self.path) from exc
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

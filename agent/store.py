@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 from agent.config import PostConfig
-from agent.errors import ReviewError
+from agent.errors import BrokenFileError, NoRunError
 from agent.fsutil import write_files
 from agent.layout import Layout
 from agent.models import Digest, DigestItem, Enrichment, Origin, Paper
@@ -38,7 +38,6 @@ from agent.state import (
     merge_review,
     overview_basis,
 )
-from agent.vocab import canonicalize
 
 if TYPE_CHECKING:
     from agent.vocab import Vocabulary
@@ -129,15 +128,13 @@ def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[st
         data = path.read_bytes()
         raw = json.loads(data.decode("utf-8"))
     except FileNotFoundError:
-        raise ReviewError(
-            f"no run recorded for {day}: {path} is missing; run `paper-digest run --date {day}` first."
-        ) from None
+        raise NoRunError(day, path) from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise ReviewError(f"cannot read {path} ({reason}); re-run `paper-digest run --date {day}`.") from None
+        raise BrokenFileError(day, path, f"cannot read it ({reason})", kind="snapshot") from None
 
-    def damaged(problem: str) -> ReviewError:
-        return ReviewError(f"{path}: {problem}; re-run `paper-digest run --date {day}` to rebuild it.")
+    def damaged(problem: str) -> BrokenFileError:
+        return BrokenFileError(day, path, problem, kind="snapshot")
 
     try:
         top = _checked(raw, _SNAPSHOT_KINDS, required=("date", "total", "papers", "enrichments"))
@@ -225,17 +222,18 @@ def read_review(
     except FileNotFoundError:
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ReviewError(f"cannot read {path} ({exc}); fix or remove the file.") from exc
-    return parse_review(text, day, where=str(path), vocab=vocab), data
+        raise BrokenFileError(day, path, f"cannot read it ({exc})", kind="review file") from exc
+    return parse_review(text, day, path=path, vocab=vocab), data
 
 
-def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | None = None) -> ReviewState:
+def parse_review(text: str, day: dt.date, *, path: Path, vocab: Vocabulary | None = None) -> ReviewState:
+    """The review state in ``text`` (the review file at ``path``); BrokenFileError naming the line."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ReviewError(f"{where}: invalid TOML: {exc}; fix the file (nothing was changed).") from exc
+        raise BrokenFileError(day, path, f"invalid TOML: {exc}", kind="review file") from exc
     except RecursionError:
-        raise ReviewError(f"{where}: values nested too deeply; fix the file (nothing was changed).") from None
+        raise BrokenFileError(day, path, "values nested too deeply", kind="review file") from None
     if vocab is None:
         from agent.vocab import load_vocabulary
 
@@ -243,18 +241,18 @@ def parse_review(text: str, day: dt.date, *, where: str, vocab: Vocabulary | Non
     entries: dict[str, ReviewEntry] = {}
     for pid, table in raw.items():
         if not isinstance(table, dict):
-            raise ReviewError(
-                f'{where} line {_line_of(text, None, pid)}: {pid!r} must be a table ["<paper id>"].'
+            raise BrokenFileError(
+                day, path, f'{pid!r} must be a table ["<paper id>"]', kind="review file", line=_line_of(text, None, pid)
             )
-        entries[pid] = _entry_from_table(pid, table, text, where, vocab)
+        entries[pid] = _entry_from_table(pid, table, text, day, path, vocab)
     return ReviewState(date=day, entries=entries)
 
 
 def _entry_from_table(
-    pid: str, table: dict[str, Any], text: str, where: str, vocab: Vocabulary
+    pid: str, table: dict[str, Any], text: str, day: dt.date, path: Path, vocab: Vocabulary
 ) -> ReviewEntry:
-    def fail(key: str | None, problem: str) -> ReviewError:
-        return ReviewError(f"{where} line {_line_of(text, pid, key)}: paper {pid}: {problem}; fix the file.")
+    def fail(key: str | None, problem: str) -> BrokenFileError:
+        return BrokenFileError(day, path, problem, kind="review file", line=_line_of(text, pid, key), paper=pid)
 
     unknown = sorted(set(table) - set(_KEY_ORDER))
     if unknown:
@@ -274,24 +272,24 @@ def _entry_from_table(
         values[key] = value
     if "status" not in values:
         raise fail(None, f"no status (use one of: {', '.join(STATUSES)})")
+    # Set only by paper-digest: "flagged" with the reason the model's answer failed, "vanished" with the
+    # status to restore. Set by hand they would silently turn back into "pending" at the next merge.
+    if values["status"] == "flagged" and values.get("flag_reason") is None:
+        raise fail("status", 'status "flagged" is set by paper-digest with its reason (use pending, approved, '
+                   "edited or rejected)")
+    if values["status"] == "vanished" and values.get("previous_status") is None:
+        raise fail("status", 'status "vanished" is set by paper-digest for a paper that left the day (use '
+                   "rejected to leave a paper out)")
     if values.get("tags") is not None:
-        tags, bad = canonicalize(vocab, values["tags"])
-        if bad:
-            raise fail("tags", unknown_tags_message(bad, vocab))
-        values["tags"] = tags
+        # Names and aliases become the names; an unknown tag is kept as typed, so the table and the publish
+        # gate report it on this entry (a forced publish leaves it out) instead of the file failing to load.
+        values["tags"] = tuple(dict.fromkeys(vocab.canonical(t) or t.strip() for t in values["tags"] if t.strip()))
     if values.get("summary") is not None or values.get("tags") is not None:
         # The editor's text wins (the header says so): "approved" would publish the model's instead.
         for key in ("status", "previous_status"):
             if values.get(key) == "approved":
                 values[key] = "edited"
     return ReviewEntry(**values)
-
-
-def unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
-    return (
-        f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
-        + (", ".join(vocab.names) + ")")
-    )
 
 
 _HEADER = re.compile(r"^\s*\[(?!\[)")
@@ -333,7 +331,11 @@ class Day:
     overview_fp: str  # their overview_fingerprint
     parsed: ReviewState | None  # the review file as read (None: no file yet)
     review_bytes: bytes | None  # its bytes as read: a hand save since then is never overwritten
-    version: str = ""
+    snapshot_bytes: bytes | None = None  # the snapshot's bytes as read (None: a run's, not yet written)
+
+    @property
+    def version(self) -> str:
+        return files_version(self.review_bytes, self.snapshot_bytes)
 
     @property
     def date(self) -> dt.date:
@@ -366,7 +368,7 @@ def open_day(layout: Layout, day: dt.date) -> Day:
         overview_fp=overview_fp,
         parsed=parsed,
         review_bytes=review_bytes,
-        version=files_version(review_bytes, snapshot_bytes),
+        snapshot_bytes=snapshot_bytes,
     )
 
 
@@ -386,19 +388,25 @@ def commit(
     draft: bool = True,
     extra: Sequence[tuple[Path, str]] = (),
     remove: Sequence[Path] = (),
-    hint: str = "check --out and try again.",
-) -> None:
+) -> str:
     """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
     ``extra`` (and remove ``remove``) as one change (agent.fsutil.write_files: all or none). Call under the
     lock, with ``day`` as read under it: the review file is left alone when its state is unchanged (its
-    comments survive), and nothing is written if someone saved it since it was read (ReviewError)."""
+    comments survive), and nothing is written if someone saved it since it was read (FileChangedError).
+    Returns the version of the day's files as written (``Day.version`` of the next open_day)."""
     date = day.date
     state_file = layout.review(date)
     files = []
+    review_bytes, snapshot_bytes = day.review_bytes, day.snapshot_bytes
     if snapshot:
-        files.append((layout.snapshot(date), dump_snapshot(day.digest, day.overview_ids, day.overview_fp)))
+        text = dump_snapshot(day.digest, day.overview_ids, day.overview_fp)
+        files.append((layout.snapshot(date), text))
+        snapshot_bytes = text.encode("utf-8")
     if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
-        files.append((state_file, dump_review(day.state)))
+        text = dump_review(day.state)
+        files.append((state_file, text))
+        review_bytes = text.encode("utf-8")
     if draft:
         files.append((layout.draft(date), render_draft(day, post)))
-    write_files([*files, *extra], hint=hint, expect={state_file: day.review_bytes}, remove=remove)
+    write_files([*files, *extra], expect={state_file: day.review_bytes}, remove=remove)
+    return files_version(review_bytes, snapshot_bytes)

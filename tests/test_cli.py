@@ -183,8 +183,14 @@ def test_needs_review_counts_as_flagged_and_blocks_strict(cli, tmp_path: Path) -
     args = ["run", "--date", "2026-02-13", "--source", str(changed), "--out", str(out), "--no-llm"]
     result = cli(*args, "--report", str(report), "--strict")
     assert result.exit_code == 3
-    assert "1 paper(s) flagged" in result.output
+    # Said apart from "flagged", and the hint repeats --out (issue 12 items 19 and 15).
+    assert (
+        "error: 1 paper(s) need the editor (1 needs-review (approved or edited, but the abstract changed)); "
+        f"review them with `paper-digest review 2026-02-13 --out {out}`." in result.output
+    )
+    assert "flagged;" not in result.output
     assert json.loads(report.read_text(encoding="utf-8"))["flagged"] == 1
+    assert json.loads(report.read_text(encoding="utf-8"))["needs_review"] == 1
 
     assert cli("review", "2026-02-13", "--out", str(out), "--approve", pid).exit_code == 0
     result = cli(*args, "--report", str(report), "--strict")

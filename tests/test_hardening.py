@@ -18,7 +18,7 @@ from clirun import cli_env
 from conftest import SAMPLE
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli import app, describe
 from agent.errors import LockedError
 from agent.layout import Layout
 from agent.lock import date_lock
@@ -62,7 +62,7 @@ def test_a_symlink_at_the_lock_path_is_one_line_naming_the_file(tmp_path: Path) 
     lock.symlink_to(tmp_path / "elsewhere")
     with pytest.raises(LockedError) as exc, date_lock(layout, day, timeout=0.1):
         pass
-    message = str(exc.value)
+    message = describe(exc.value)  # the CLI's words
     assert str(lock) in message and "symbolic link" in message and "remove it" in message
     assert "\n" not in message
 

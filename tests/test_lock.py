@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent.cli import describe
 from agent.errors import LockedError
 from agent.layout import Layout
 from agent.lock import date_lock
@@ -31,7 +32,7 @@ def test_second_process_gets_a_clear_locked_error(tmp_path: Path) -> None:
         assert held.wait(30)
         with pytest.raises(LockedError) as exc, date_lock(Layout(tmp_path), DAY, timeout=0.2):
             pass
-        assert str(exc.value) == (
+        assert describe(exc.value) == (
             f"another paper-digest process is working on 2026-06-12 (lock {Layout(tmp_path).lock(DAY)}); "
             "try again when it finishes."
         )

@@ -9,20 +9,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_review import ABSTRACT, ALPHA, BETA, DAY, EDIT, FLAG, PAPERS, draft, make_cfg, make_digest
+from test_review import ABSTRACT, ALPHA, BETA, DAY, EDIT, FLAG, PAPERS, draft, make_cfg, make_digest, said, show_table
 
-from agent.errors import DigestError, PublishRefused, ReviewError
+from agent.cli import Given, describe
+from agent.errors import DigestError, FileChangedError, PublishRefused, ReviewError
 from agent.layout import Layout
 from agent.models import Enrichment
 from agent.pipeline import record_run
 from agent.publish import publish
 from agent.render import fallback_overview
-from agent.review import approve, edit, regenerate, reject, review_table
+from agent.review import approve, edit, regenerate, reject
 from agent.state import effective_digest
 from agent.store import load_review, read_snapshot
 
 POST = f"_posts/{DAY}-hf-daily-papers.md"
 PAPERS_ABSTRACT_BETA = ABSTRACT.format(name="Beta")
+DELTA = "Delta는 보상을 재설계해 대규모 언어 모델의 수학 추론 정확도를 높이는 방법이다."  # an editor's summary
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def out(tmp_path: Path) -> Path:
 def test_publish_refused_before_review(out: Path) -> None:
     with pytest.raises(PublishRefused) as exc:
         publish(Layout(out), DAY, make_cfg(out))
-    assert str(exc.value) == (
+    assert describe(exc.value) == (
         "2026-06-12: 4 of 4 papers not reviewed yet (3 pending, 1 flagged); "
         "run `paper-digest review 2026-06-12` or pass --force."
     )
@@ -42,7 +44,7 @@ def test_publish_refused_before_review(out: Path) -> None:
     assert not (out / POST).exists()
 
     approve(Layout(out), DAY, make_cfg(out), "all")  # the flagged paper still blocks
-    with pytest.raises(PublishRefused, match=r"^2026-06-12: 1 of 4 papers not reviewed yet \(1 flagged\); "):
+    with pytest.raises(PublishRefused, match=r"^2026-06-12: 1 of 4 papers not reviewed yet \(1 flagged\)$"):
         publish(Layout(out), DAY, make_cfg(out))
 
 
@@ -50,9 +52,9 @@ def test_approve_all_then_publish_carries_the_edit(out: Path) -> None:
     cfg = make_cfg(out)
     edit(Layout(out), DAY, cfg, "2606.00001", summary=EDIT, tags="RL")
     approve(Layout(out), DAY, cfg, "all")
-    approve(Layout(out), DAY, cfg, "2606.00004")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
 
-    path = publish(Layout(out), DAY, cfg)
+    path = publish(Layout(out), DAY, cfg).post
 
     assert path == out / POST
     post = path.read_text(encoding="utf-8")
@@ -68,10 +70,12 @@ def test_approve_all_then_publish_carries_the_edit(out: Path) -> None:
 
 def test_publish_is_idempotent(out: Path) -> None:
     cfg = make_cfg(out)
-    approve(Layout(out), DAY, cfg, "2606.00001,2606.00002,2606.00003,2606.00004")
-    path = publish(Layout(out), DAY, cfg)
+    approve(Layout(out), DAY, cfg, "all")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
+    path = publish(Layout(out), DAY, cfg).post
     first, stat = path.read_bytes(), path.stat()
-    assert publish(Layout(out), DAY, cfg) == path
+    again = publish(Layout(out), DAY, cfg)
+    assert again.post == path and again.post_change == again.data_change == "unchanged"
     assert path.read_bytes() == first
     assert path.stat().st_mtime_ns == stat.st_mtime_ns  # an unchanged post is not rewritten
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
@@ -81,8 +85,8 @@ def test_rejected_paper_absent_from_post_and_ranks_renumbered(out: Path) -> None
     cfg = make_cfg(out)
     reject(Layout(out), DAY, cfg, "2606.00002")
     approve(Layout(out), DAY, cfg, "all")
-    approve(Layout(out), DAY, cfg, "2606.00004")
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     assert "Beta" not in post and BETA not in post
     ranks = [line.split(".")[0] for line in post.splitlines() if line[:1].isdigit()]
     assert ranks == ["1", "2", "3"]
@@ -91,7 +95,7 @@ def test_rejected_paper_absent_from_post_and_ranks_renumbered(out: Path) -> None
 
 
 def test_force_publishes_unreviewed_papers_without_markers(out: Path) -> None:
-    post = publish(Layout(out), DAY, make_cfg(out), force=True).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, make_cfg(out), force=True).post.read_text(encoding="utf-8")
     assert ALPHA in post
     assert "검토 필요" not in post and "검증 실패" not in post
     assert "\n4. **Delta" in post
@@ -101,7 +105,7 @@ def test_everything_rejected_is_refused_even_with_force(out: Path) -> None:
     cfg = make_cfg(out)
     for pid, *_ in PAPERS:
         reject(Layout(out), DAY, cfg, pid)
-    with pytest.raises(PublishRefused, match=r"^2026-06-12: every paper is rejected; nothing to publish\.$"):
+    with pytest.raises(PublishRefused, match=r"^2026-06-12: every paper is rejected; nothing to publish$"):
         publish(Layout(out), DAY, cfg, force=True)
 
 
@@ -130,18 +134,18 @@ def test_a_hand_edited_summary_that_fails_validation_is_refused_unless_forced(ou
     reject(Layout(out), DAY, cfg, "2606.00004")
     hand_edit(out, "2606.00003", status="edited", summary="Gamma improves math reasoning.")
     approve(Layout(out), DAY, cfg, "all")
-    table = review_table(Layout(out), DAY, cfg)
+    table = show_table(Layout(out), DAY, cfg)
     assert "     ⚠ 게시 불가 (--edit 2606.00003): summary: 한국어 문장이 아님" in table
     assert table.splitlines()[-1] == "left to fix before publishing (--edit): 2606.00003."
 
     with pytest.raises(PublishRefused) as exc:
         publish(Layout(out), DAY, cfg)
-    message = str(exc.value)
+    message = describe(exc.value)
     assert message.startswith("2026-06-12: 1 paper(s) cannot be published as they are (2606.00003: summary: ")
     assert "한국어 문장이 아님" in message and message.endswith("or pass --force.")
     assert "\n" not in message and not (out / POST).exists()
 
-    post = publish(Layout(out), DAY, cfg, force=True).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg, force=True).post.read_text(encoding="utf-8")
     assert "Gamma improves" not in post  # forced: the paper without the failing summary
     gamma = post.split("**Gamma")[1].split("\n\n")[0]
     assert "한 줄 요약" not in gamma and "   - 태그: `수학`, `LLM`" in gamma
@@ -154,7 +158,7 @@ def test_hand_edited_tags_outside_the_vocabulary_are_refused(out: Path) -> None:
     approve(Layout(out), DAY, cfg, "all")
     with pytest.raises(PublishRefused, match=r"\(2606\.00002: tags: tag\(s\) not in the vocabulary: quantum "):
         publish(Layout(out), DAY, cfg)
-    post = publish(Layout(out), DAY, cfg, force=True).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg, force=True).post.read_text(encoding="utf-8")
     assert "quantum" not in post and BETA in post
 
 
@@ -166,15 +170,15 @@ def test_a_flagged_answer_approved_by_id_is_refused_with_the_reason(tmp_path: Pa
     digest = make_digest()
     items = tuple(replace(it, enrichment=english) if it.paper.id == "2606.00004" else it for it in digest.items)
     record_run(Layout(tmp_path), replace(digest, items=items), cfg.post)
-    assert "     요약: Delta improves math." in review_table(Layout(tmp_path), DAY, cfg)
+    assert "     요약: Delta improves math." in show_table(Layout(tmp_path), DAY, cfg)
     approve(Layout(tmp_path), DAY, cfg, "all")
-    msg = approve(Layout(tmp_path), DAY, cfg, "2606.00004")
+    msg = said(approve(Layout(tmp_path), DAY, cfg, "2606.00004"))
     assert msg.endswith("left to fix before publishing (--edit): 2606.00004.")
 
     with pytest.raises(PublishRefused, match=r"\(2606\.00004: summary: 한국어 문장이 아님"):
         publish(Layout(tmp_path), DAY, cfg)
     edit(Layout(tmp_path), DAY, cfg, "2606.00004", summary=EDIT.replace("Alpha", "Delta"))
-    post = publish(Layout(tmp_path), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(tmp_path), DAY, cfg).post.read_text(encoding="utf-8")
     assert "Delta improves" not in post and EDIT.replace("Alpha", "Delta") in post
 
 
@@ -193,11 +197,11 @@ def test_the_llm_overview_is_kept_only_while_the_post_lists_the_papers_it_was_wr
 
     reject(Layout(out), DAY, cfg, "2606.00004")  # the flagged paper the overview did not cover
     approve(Layout(out), DAY, cfg, "all")
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     assert description(post) == llm_overview and "총 **3개**" in post
 
     reject(Layout(out), DAY, cfg, "2606.00002")
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     final = effective_digest(read_snapshot(Layout(out), DAY)[0], load_review(Layout(out), DAY), final=True)  # type: ignore[arg-type]
     assert description(post) == fallback_overview(final) != llm_overview
     assert f"\n{llm_overview}\n" not in post and "총 **2개**" in post
@@ -214,7 +218,7 @@ def test_a_regenerated_paper_the_overview_never_saw_makes_it_stale(out: Path) ->
     assert snapshot["enrichments"]["2606.00004"]["status"] == "summarized"
     assert snapshot["overview_ids"] == ["2606.00001", "2606.00002", "2606.00003"]  # unchanged
     approve(Layout(out), DAY, cfg, "all")
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     assert description(post) != make_digest().overview and "총 **4개**" in post
 
 
@@ -224,7 +228,7 @@ def test_with_top_n_the_count_is_the_days_minus_the_rejected(tmp_path: Path) -> 
     record_run(Layout(tmp_path), replace(digest, items=digest.items[:3], total=30), cfg.post)  # top_n = 3 of 30
     reject(Layout(tmp_path), DAY, cfg, "2606.00002")
     approve(Layout(tmp_path), DAY, cfg, "all")
-    post = publish(Layout(tmp_path), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(tmp_path), DAY, cfg).post.read_text(encoding="utf-8")
     assert "총 **29개**의 논문이 수집되었습니다." in post and "\n3. **" not in post
 
 
@@ -233,11 +237,12 @@ def test_with_top_n_the_count_is_the_days_minus_the_rejected(tmp_path: Path) -> 
 
 def test_a_post_path_that_is_a_directory_is_a_one_line_error(out: Path) -> None:
     cfg = make_cfg(out)
-    approve(Layout(out), DAY, cfg, "2606.00001,2606.00002,2606.00003,2606.00004")
+    approve(Layout(out), DAY, cfg, "all")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
     (out / POST).mkdir(parents=True)
     with pytest.raises(DigestError) as exc:
         publish(Layout(out), DAY, cfg)
-    assert str(exc.value) == (
+    assert describe(exc.value, Given(again="publish again")) == (
         f"cannot write {out / POST}: Is a directory; nothing was changed; check --out and publish again."
     )
     assert exc.value.exit_code == 1
@@ -251,8 +256,8 @@ def test_a_hand_approved_entry_with_an_editors_summary_publishes_the_editors_tex
     cfg = make_cfg(out)
     hand_edit(out, "2606.00001", status="approved", summary=EDIT, tags=["RL"])
     approve(Layout(out), DAY, cfg, "all")
-    approve(Layout(out), DAY, cfg, "2606.00004")
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     alpha = "1. **Alpha: Reward Reshaping for Math Reasoning** - 👍 90\n"
     assert f"{alpha}   - 한 줄 요약: {EDIT}\n   - 태그: `강화학습`\n" in post
     assert ALPHA not in post
@@ -262,7 +267,7 @@ def test_a_hand_approved_entry_with_an_editors_summary_publishes_the_editors_tex
 def test_needs_review_set_to_approved_by_hand_reverts_and_publish_says_how_to_clear_it(out: Path) -> None:
     cfg = make_cfg(out)
     approve(Layout(out), DAY, cfg, "all")
-    approve(Layout(out), DAY, cfg, "2606.00004")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
     changed = make_digest(abstracts={"2606.00002": PAPERS_ABSTRACT_BETA + " Version two fixes an error."})
     record_run(Layout(out), changed, cfg.post)
     hand_edit(out, "2606.00002", status="approved")
@@ -271,13 +276,13 @@ def test_needs_review_set_to_approved_by_hand_reverts_and_publish_says_how_to_cl
 
     with pytest.raises(PublishRefused) as exc:
         publish(Layout(out), DAY, cfg)
-    assert str(exc.value) == (
+    assert describe(exc.value) == (
         "2026-06-12: 1 of 4 papers not reviewed yet (1 needs-review); run `paper-digest review 2026-06-12` "
         "and clear needs-review with `paper-digest review 2026-06-12 --approve ID` (a status set by hand in the "
         "review file reverts at the next run), or pass --force."
     )
     approve(Layout(out), DAY, cfg, "2606.00002")
-    assert publish(Layout(out), DAY, cfg).exists()
+    assert publish(Layout(out), DAY, cfg).post.exists()
 
 
 # -- the overview follows the text it was written from --------------------------------------------------
@@ -298,7 +303,7 @@ def test_the_llm_overview_is_dropped_when_a_paper_it_was_written_from_changes(ou
         regenerate(Layout(out), DAY, cfg, "2606.00001", enricher=FakeEnricher(answer))
     approve(Layout(out), DAY, cfg, "all")
     llm_overview = make_digest().overview
-    post = publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")
+    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
     assert description(post) != llm_overview and f"\n{llm_overview}\n" not in post
     assert llm_overview not in draft(out).read_text(encoding="utf-8")
 
@@ -313,10 +318,10 @@ def test_an_old_snapshot_with_only_overview_ids_still_follows_the_text(out: Path
 
     reject(Layout(out), DAY, cfg, "2606.00004")
     approve(Layout(out), DAY, cfg, "all")
-    assert description(publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")) == llm_overview
+    assert description(publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")) == llm_overview
 
     edit(Layout(out), DAY, cfg, "2606.00002", summary=BETA.replace("Beta는", "Beta 방법은"))
-    assert description(publish(Layout(out), DAY, cfg).read_text(encoding="utf-8")) != llm_overview
+    assert description(publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")) != llm_overview
     assert "overview_fingerprint" not in json.loads(path.read_text(encoding="utf-8"))  # not rewritten by edit
 
 
@@ -324,7 +329,8 @@ def test_a_hand_save_during_publish_writes_no_post(out: Path, monkeypatch: pytes
     from agent import fsutil
 
     cfg = make_cfg(out)
-    approve(Layout(out), DAY, cfg, "2606.00001,2606.00002,2606.00003,2606.00004")
+    approve(Layout(out), DAY, cfg, "all")
+    edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
     path = Layout(out).review(DAY)
     real_stage = fsutil._stage
 
@@ -333,6 +339,6 @@ def test_a_hand_save_during_publish_writes_no_post(out: Path, monkeypatch: pytes
         return real_stage(target, data)
 
     monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
-    with pytest.raises(ReviewError, match=r"-review\.toml changed while paper-digest was writing it; nothing was"):
+    with pytest.raises(FileChangedError, match=r"-review\.toml changed while paper-digest was writing it; nothing was"):
         publish(Layout(out), DAY, cfg)
     assert not (out / POST).exists() and os.listdir(out / "_posts") == []

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from agent.cli import Given, describe, review_message, review_table
 from agent.config import Config
-from agent.errors import DigestError, ReviewError
+from agent.errors import DigestError, FileChangedError, ReviewError, WriteError
 from agent.layout import Layout
 from agent.models import Digest, DigestItem, Enrichment, Paper
 from agent.pipeline import record_run
-from agent.review import approve, edit, regenerate, reject, review_table
+from agent.publish import day_blockers
+from agent.review import ReviewResult, approve, edit, open_day, regenerate, reject, rows_of
 from agent.state import NEEDS_REVIEW_REASON, effective_digest, merge_review
 from agent.store import load_review, read_snapshot
 
@@ -69,6 +71,17 @@ def make_digest(
         paper = make_paper(pid, upvotes, name, (abstracts or {}).get(pid))
         items.append(DigestItem(rank=len(items) + 1, paper=paper, enrichment=e))
     return Digest(date=DAY, items=tuple(items), total=len(PAPERS), overview="강화학습 논문이 많았습니다.")
+
+
+def said(result: ReviewResult, *, approved_all: bool = False) -> str:
+    """What the CLI says about a review command's result."""
+    return review_message(result, Given(), approved_all=approved_all)
+
+
+def show_table(layout: Layout, day: dt.date, cfg: Config) -> str:
+    """The review table as the CLI prints it."""
+    opened = open_day(layout, day)
+    return review_table(day, rows_of(opened, cfg), day_blockers(opened, cfg), layout.review(day), Given())
 
 
 def make_cfg(out: Path) -> Config:
@@ -168,7 +181,7 @@ def test_abstract_changed_upstream_needs_review_with_old_edit_kept(out: Path) ->
     assert f"{NEEDS_REVIEW_REASON} (이전 편집 유지)" in body
     assert EDIT in body
 
-    msg = approve(Layout(out), DAY, cfg, "all")
+    msg = said(approve(Layout(out), DAY, cfg, "all"), approved_all=True)
     assert msg.startswith(
         "approved 3 paper(s): 2606.00001, 2606.00002, 2606.00003; 1 flagged left (2606.00004)"
     )
@@ -190,7 +203,7 @@ def test_vanished_paper_is_kept_marked_and_restored(out: Path) -> None:
 
 
 def test_reject_leaves_paper_out_of_draft_and_renumbers(out: Path) -> None:
-    msg = reject(Layout(out), DAY, make_cfg(out), "2606.00002")
+    msg = said(reject(Layout(out), DAY, make_cfg(out), "2606.00002"))
     assert msg.startswith("rejected 2606.00002: left out of the draft and the post.")
     body = draft(out).read_text(encoding="utf-8")
     assert "Beta:" not in body
@@ -229,7 +242,7 @@ def test_edit_validates_like_model_output(out: Path) -> None:
     )
     with pytest.raises(ReviewError, match="give 1–3 tags, not 4"):
         edit(Layout(out), DAY, cfg, "2606.00001", tags=["RL", "math", "LLM", "agents"])
-    with pytest.raises(ReviewError, match=r"^--edit needs --summary TEXT and/or --tags a,b\.$"):
+    with pytest.raises(ValueError):  # the CLI says "--edit needs --summary TEXT and/or --tags a,b" (exit 2)
         edit(Layout(out), DAY, cfg, "2606.00001")
     assert (Layout(out).review(DAY).read_bytes(), draft(out).read_bytes()) == before
 
@@ -237,32 +250,35 @@ def test_edit_validates_like_model_output(out: Path) -> None:
 def test_unknown_id_lists_the_ids_that_exist(out: Path) -> None:
     with pytest.raises(ReviewError) as exc:
         approve(Layout(out), DAY, make_cfg(out), "2606.99999")
-    assert str(exc.value) == (
+    assert describe(exc.value) == (
         "no paper '2606.99999' on 2026-06-12; ids: 2606.00001, 2606.00002, 2606.00003, 2606.00004."
     )
 
 
 def test_approve_all_leaves_flagged_papers_to_be_approved_by_id(out: Path) -> None:
     cfg = make_cfg(out)
-    msg = approve(Layout(out), DAY, cfg, "all")
+    msg = said(approve(Layout(out), DAY, cfg, "all"), approved_all=True)
     assert msg == (
         "approved 3 paper(s): 2606.00001, 2606.00002, 2606.00003; 1 flagged left (2606.00004): edit, "
         "regenerate, reject, or approve each by id. left to review: 1 flagged."
     )
-    msg = approve(Layout(out), DAY, cfg, "2606.00004")
-    assert msg == (
-        "approved 1 paper(s): 2606.00004. nothing left to review; "
-        "publish with `paper-digest publish 2026-06-12`."
+    msg = said(approve(Layout(out), DAY, cfg, "2606.00004"))
+    assert msg == (  # 2606.00004 was flagged with no usable answer: approved as it is, without a summary
+        "approved 1 paper(s): 2606.00004. nothing left to review, but 1 of 4 papers have no summary: write them "
+        "with --edit ID --summary TEXT, or publish without with `paper-digest publish 2026-06-12 --force`."
     )
     assert set(statuses(out).values()) == {"approved"}
-    assert approve(Layout(out), DAY, cfg, "2606.00001").startswith("already approved: 2606.00001.")
+    assert said(approve(Layout(out), DAY, cfg, "2606.00001")).startswith("already approved: 2606.00001.")
+    result = reject(Layout(out), DAY, cfg, "2606.00004")
+    assert result.publishable and not result.left and result.changed == ("2606.00004",)
+    assert said(result).endswith("nothing left to review; publish with `paper-digest publish 2026-06-12`.")
 
 
 def test_review_table_shows_rank_status_summary_tags_and_new_keywords(out: Path) -> None:
     cfg = make_cfg(out)
     reject(Layout(out), DAY, cfg, "2606.00002")
     edit(Layout(out), DAY, cfg, "2606.00003", summary=EDIT.replace("Alpha", "Gamma"), tags="math")
-    table = review_table(Layout(out), DAY, cfg)
+    table = show_table(Layout(out), DAY, cfg)
     lines = table.splitlines()
     assert lines[0] == "2026-06-12: 3 of 4 papers in the post — 1 pending, 1 edited, 1 rejected, 1 flagged"
     assert "  1  2606.00001    pending       강화학습, 수학" in lines
@@ -302,7 +318,7 @@ def test_regenerate_with_note_asks_again_and_comes_back_pending(out: Path) -> No
         Enrichment(status="summarized", origin="llm", summary=REGENERATED, tags=("강화학습",))
     )
 
-    msg = regenerate(Layout(out), DAY, cfg, "2606.00001", note="  방법 이름을 주어로 쓰기 ", enricher=fake)
+    msg = said(regenerate(Layout(out), DAY, cfg, "2606.00001", note="  방법 이름을 주어로 쓰기 ", enricher=fake))
 
     assert fake.calls == [{"id": "2606.00001", "note": "방법 이름을 주어로 쓰기", "use_cache": False}]
     assert fake.closed
@@ -323,7 +339,7 @@ def test_regenerate_with_note_asks_again_and_comes_back_pending(out: Path) -> No
 
 def test_regenerate_flagged_answer_comes_back_flagged(out: Path) -> None:
     fake = FakeEnricher(Enrichment(status="flagged", origin="llm", flag_reason="검증 실패: 너무 김"))
-    msg = regenerate(Layout(out), DAY, make_cfg(out), "2606.00002", enricher=fake)
+    msg = said(regenerate(Layout(out), DAY, make_cfg(out), "2606.00002", enricher=fake))
     assert msg.startswith("regenerated 2606.00002: flagged (검증 실패: 너무 김).")
     assert statuses(out)["2606.00002"] == "flagged"
     with pytest.raises(ReviewError, match="^no paper 'nope' on 2026-06-12; ids: "):
@@ -352,7 +368,7 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
             client_factory=lambda llm: OpenAIChat(model=llm.model, api_key="sk-test-dummy", base_url=server.base_url),
         )
         try:
-            msg = regenerate(Layout(out), DAY, cfg, "2606.00001", note=note, enricher=enricher)
+            msg = said(regenerate(Layout(out), DAY, cfg, "2606.00001", note=note, enricher=enricher))
             paper = read_snapshot(Layout(out), DAY)[0].items[0].paper
             cached = enricher.cache.get(enricher.summary_key(paper, note))
             plain = enricher.cache.get(enricher.summary_key(paper))
@@ -378,8 +394,8 @@ def test_review_file_syntax_error_names_file_and_line_and_changes_nothing(out: P
 
     with pytest.raises(ReviewError) as exc:
         approve(Layout(out), DAY, make_cfg(out), "all")
-    assert str(exc.value).startswith(f"{path}: invalid TOML: ")
-    assert "line 8" in str(exc.value) and str(exc.value).endswith("; fix the file (nothing was changed).")
+    assert describe(exc.value).startswith(f"{path}: invalid TOML: ")
+    assert "line 8" in describe(exc.value) and describe(exc.value).endswith("; fix the file (nothing was changed).")
     with pytest.raises(ReviewError, match="invalid TOML"):
         record_run(Layout(out), make_digest(), make_cfg(out).post)  # the nightly run refuses too
     assert (path.read_bytes(), draft(out).read_bytes(), Layout(out).snapshot(DAY).read_bytes()) == before
@@ -394,9 +410,10 @@ def test_unknown_status_names_file_and_line(out: Path) -> None:
     before = draft(out).read_bytes()
     with pytest.raises(ReviewError) as exc:
         reject(Layout(out), DAY, make_cfg(out), "2606.00001")
-    assert str(exc.value) == (
+    assert describe(exc.value) == (
         f"{path} line {line}: paper 2606.00002: unknown status 'maybe' "
-        "(use one of: pending, approved, edited, rejected, flagged, needs-review, vanished); fix the file."
+        "(use one of: pending, approved, edited, rejected, flagged, needs-review, vanished); "
+        "fix the file (nothing was changed)."
     )
     assert draft(out).read_bytes() == before
 
@@ -416,16 +433,15 @@ def test_hand_edited_review_file_is_honoured(out: Path) -> None:
     bad = path.read_text(encoding="utf-8").replace('tags = [\n    "수학",\n]', 'tags = ["quantum"]')
     bad = bad.replace('tags = ["수학"]', 'tags = ["quantum"]')
     path.write_text(bad, encoding="utf-8")
-    with pytest.raises(
-        ReviewError, match=r"line \d+: paper 2606\.00003: tag\(s\) not in the vocabulary: quantum"
-    ):
-        review_table(Layout(out), DAY, make_cfg(out))
+    # An unknown tag typed by hand is reported on its entry, not as a broken file (issue 12 item 13).
+    table = show_table(Layout(out), DAY, make_cfg(out))
+    assert "⚠ 게시 불가 (--edit 2606.00003): tags: tag(s) not in the vocabulary: quantum" in table
 
 
 def test_no_run_yet_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ReviewError) as exc:
-        review_table(Layout(tmp_path), DAY, make_cfg(tmp_path))
-    assert str(exc.value) == (
+        show_table(Layout(tmp_path), DAY, make_cfg(tmp_path))
+    assert describe(exc.value) == (
         f"no run recorded for 2026-06-12: {Layout(tmp_path).snapshot(DAY)} is missing; "
         "run `paper-digest run --date 2026-06-12` first."
     )
@@ -482,10 +498,10 @@ def test_a_draft_that_cannot_be_written_leaves_snapshot_and_state_as_they_were(o
     changed = make_digest(summaries={"2606.00002": BETA.replace("Beta는", "Beta 방법은")})
     with pytest.raises(DigestError) as exc:
         record_run(Layout(out), changed, cfg.post)
-    assert str(exc.value) == (
+    assert describe(exc.value, Given(again="run again", report=True)) == (
         f"cannot write {draft(out)}: Is a directory; nothing was changed; check --out (and --report) and run again."
     )
-    assert type(exc.value) is DigestError and exc.value.exit_code == 1
+    assert type(exc.value) is WriteError and exc.value.exit_code == 1 and exc.value.path == draft(out)
     assert _files(out) == before  # snapshot and review state untouched, no temporary files left
 
     with pytest.raises(DigestError, match=r"^cannot write .*-hf-daily-papers\.md: Is a directory; nothing was changed"):
@@ -532,12 +548,12 @@ def test_a_hand_save_while_the_lock_is_held_is_not_lost(
         return real_stage(target, data)
 
     monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
-    with pytest.raises(ReviewError) as exc:
+    with pytest.raises(FileChangedError) as exc:
         if command == "approve":
             approve(Layout(out), DAY, make_cfg(out), "2606.00001")
         else:
             record_run(Layout(out), make_digest(summaries={"2606.00003": BETA}), make_cfg(out).post)
-    assert str(exc.value) == (
+    assert describe(exc.value) == (
         f"{path} changed while paper-digest was writing it; nothing was written; run the command again."
     )
     after = _files(out)
@@ -628,13 +644,13 @@ def test_a_damaged_snapshot_names_the_file_and_the_paper(out: Path, damage: str)
     path = _damage(out, change)
     cfg = make_cfg(out)
     for command in (
-        lambda: review_table(Layout(out), DAY, cfg),
+        lambda: show_table(Layout(out), DAY, cfg),
         lambda: approve(Layout(out), DAY, cfg, "all"),
         lambda: publish(Layout(out), DAY, cfg, force=True),
     ):
         with pytest.raises(ReviewError) as exc:
             command()
-        message = str(exc.value)
+        message = describe(exc.value)
         assert message.startswith(f"{path}: {problem}")
         assert message.endswith("; re-run `paper-digest run --date 2026-06-12` to rebuild it.")
         assert "\n" not in message

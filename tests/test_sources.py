@@ -18,6 +18,7 @@ import pytest
 from servers import LocalServer, Request, Response
 
 from agent import __version__, sources
+from agent.cli import describe
 from agent.errors import ConfigError, SourceError
 from agent.sources import FileSource, HFApiSource, source_for
 
@@ -460,13 +461,14 @@ def test_file_source_missing(tmp_path: Path) -> None:
     path = tmp_path / "nope.json"
     with pytest.raises(SourceError) as err:
         FileSource(path).fetch(DAY)
-    assert str(err.value) == f"source file {path} does not exist; check --source."
+    assert describe(err.value) == f"source file {path} does not exist; check --source."
+    assert err.value.path == path  # type: ignore[attr-defined]
 
 
 def test_file_source_unreadable(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as err:
         FileSource(tmp_path).fetch(DAY)
-    assert str(err.value) == f"cannot read source file {tmp_path} (Is a directory); check --source."
+    assert describe(err.value) == f"cannot read source file {tmp_path} (Is a directory); check --source."
 
 
 def test_file_source_bad_json(tmp_path: Path) -> None:

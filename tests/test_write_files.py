@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from agent import fsutil
-from agent.errors import DigestError, ReviewError
+from agent.errors import DigestError, FileChangedError
 from agent.fsutil import unwritable, write_files
 
 
 def test_writes_every_file_creating_parents(tmp_path: Path) -> None:
     a, b = tmp_path / "drafts" / "a.json", tmp_path / "drafts" / "b.md"
-    write_files([(a, "{}\n"), (b, "총 **3개**\n")], hint="check --out.")
+    write_files([(a, "{}\n"), (b, "총 **3개**\n")])
     assert a.read_text(encoding="utf-8") == "{}\n" and b.read_text(encoding="utf-8") == "총 **3개**\n"
     assert sorted(os.listdir(a.parent)) == ["a.json", "b.md"]
 
@@ -34,8 +34,8 @@ def test_a_failure_restores_the_files_already_replaced_and_removes_new_ones(
 
     monkeypatch.setattr(fsutil.os, "replace", failing)
     with pytest.raises(DigestError) as exc:
-        write_files([(old, "changed\n"), (new, "created\n"), (bad, "x\n")], hint="check --out.")
-    assert str(exc.value) == f"cannot write {bad}: No space left on device; nothing was changed; check --out."
+        write_files([(old, "changed\n"), (new, "created\n"), (bad, "x\n")])
+    assert str(exc.value) == f"cannot write {bad}: No space left on device; nothing was changed"
     assert old.read_text(encoding="utf-8") == "old\n" and not new.exists()
     assert sorted(os.listdir(tmp_path)) == ["bad.md", "old.json"]  # no temporary files
 
@@ -43,8 +43,8 @@ def test_a_failure_restores_the_files_already_replaced_and_removes_new_ones(
 def test_a_parent_that_is_a_file_names_it(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("", encoding="utf-8")
     target = tmp_path / "file" / "post.md"
-    with pytest.raises(DigestError, match=rf"^cannot write {target}: .*; nothing was changed; check --out\.$"):
-        write_files([(target, "x")], hint="check --out.")
+    with pytest.raises(DigestError, match=rf"^cannot write {target}: .*; nothing was changed$"):
+        write_files([(target, "x")])
 
 
 def test_unwritable_says_why_without_creating_anything(tmp_path: Path) -> None:
@@ -59,9 +59,9 @@ def test_unwritable_says_why_without_creating_anything(tmp_path: Path) -> None:
 
 def test_unchanged_files_are_left_alone(tmp_path: Path) -> None:
     same, changed = tmp_path / "same.md", tmp_path / "changed.md"
-    write_files([(same, "같은 내용\n"), (changed, "old\n")], hint="h")
+    write_files([(same, "같은 내용\n"), (changed, "old\n")])
     inode = same.stat().st_ino
-    write_files([(same, "같은 내용\n"), (changed, "new\n")], hint="h")
+    write_files([(same, "같은 내용\n"), (changed, "new\n")])
     assert same.stat().st_ino == inode  # not replaced: a re-run of a cached day writes nothing new
     assert changed.read_text(encoding="utf-8") == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["changed.md", "same.md"]
@@ -70,7 +70,7 @@ def test_unchanged_files_are_left_alone(tmp_path: Path) -> None:
 def test_the_same_target_twice_is_a_programming_error(tmp_path: Path) -> None:
     target = tmp_path / "drafts" / "d.md"
     with pytest.raises(ValueError, match=r"d\.md is given more than once"):
-        write_files([(target, "draft\n"), (tmp_path / "x" / ".." / "drafts" / "d.md", "report\n")], hint="h")
+        write_files([(target, "draft\n"), (tmp_path / "x" / ".." / "drafts" / "d.md", "report\n")])
     assert os.listdir(tmp_path) == []  # checked before anything is staged
 
 
@@ -87,10 +87,10 @@ def test_a_file_saved_by_hand_since_it_was_read_stops_the_write(
         return real_stage(path, data)
 
     monkeypatch.setattr(fsutil, "_stage", stage_while_the_editor_saves)
-    with pytest.raises(ReviewError) as exc:
-        write_files([(review, "merged\n"), (draft, "new draft\n")], hint="h", expect={review: b"as read\n"})
+    with pytest.raises(FileChangedError) as exc:
+        write_files([(review, "merged\n"), (draft, "new draft\n")], expect={review: b"as read\n"})
     assert str(exc.value) == (
-        f"{review} changed while paper-digest was writing it; nothing was written; run the command again."
+        f"{review} changed while paper-digest was writing it; nothing was written"
     )
     assert review.read_text(encoding="utf-8") == "saved by hand\n"
     assert draft.read_text(encoding="utf-8") == "old draft\n"
@@ -98,6 +98,6 @@ def test_a_file_saved_by_hand_since_it_was_read_stops_the_write(
 
     new = tmp_path / "new.toml"  # absent when read (None), created meanwhile
     new.write_text("created by hand\n", encoding="utf-8")
-    with pytest.raises(ReviewError, match="changed while paper-digest was writing it"):
-        write_files([(draft, "newer draft\n")], hint="h", expect={new: None})
+    with pytest.raises(FileChangedError, match="changed while paper-digest was writing it"):
+        write_files([(draft, "newer draft\n")], expect={new: None})
     assert draft.read_text(encoding="utf-8") == "old draft\n"

@@ -227,7 +227,7 @@ def regenerate(
 
 
 def publish(layout: Layout, day: dt.date, cfg: Config) -> Path:
-    return publish_day(layout, day, cfg)
+    return publish_day(layout, day, cfg).post
 
 
 EnricherFactory = Callable[[], Any]
