@@ -67,7 +67,7 @@ _DELIMITER_RE = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(_DELIMITERS) + r")\b)",
 _NEUTRAL_LT = "\uff1c"  # FULLWIDTH LESS-THAN SIGN: reads the same, closes nothing
 
 _STYLE_KEYS = {
-    "summary": ("register", "endings", "min_chars", "max_chars"),
+    "summary": ("register", "endings", "min_chars", "max_chars", "banned_hype"),
     "overview": ("register", "endings", "max_sentences"),
 }
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -97,16 +97,12 @@ def as_data(text: str) -> str:
 
 
 def describe_tags(tags: Iterable[TagLike]) -> dict[str, str]:
-    """One line per tag for the system prompt: its description and aliases (name → hint)."""
-    hints = {}
-    for tag in tags:
-        parts = [tag.description.strip()] if tag.description and tag.description.strip() else []
-        aliases = [a for a in tag.aliases if a and a != tag.name]
-        if aliases:
-            parts.append("별칭: " + ", ".join(aliases))
-        if parts:
-            hints[tag.name] = "; ".join(parts)
-    return hints
+    """One hint per tag for the system prompt: its description (name → hint).
+
+    Aliases are left out: the answer schema's enum already holds only canonical names, and listing every
+    alias cost ~900 prompt tokens per paper (about a fifth of the prompt) for no constraint the schema
+    lacks; an alias the model still writes is mapped back by the validator."""
+    return {tag.name: tag.description.strip() for tag in tags if tag.description and tag.description.strip()}
 
 
 def summary_schema(tag_names: Sequence[str]) -> dict[str, Any]:
