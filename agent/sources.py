@@ -145,7 +145,13 @@ class HFApiSource:
     def _send(self, client: httpx.Client, params: dict[str, str], date: str) -> tuple[httpx.Response, bytes]:
         """One GET, its (decompressed) body read in chunks and refused past MAX_BODY_BYTES: a small gzip body
         can unpack to gigabytes, so the cap must hold while reading, not after."""
-        response = client.send(client.build_request("GET", API_PATH, params=params), stream=True)
+        import httpx
+
+        # `timeout` bounds each read; a server trickling a byte at a time never trips it, so the whole
+        # attempt (headers and body) is also held to `timeout` overall, and then it is retried as a timeout.
+        deadline = time.monotonic() + self.timeout
+        request = client.build_request("GET", API_PATH, params=params)
+        response = client.send(request, stream=True)
         try:
             chunks, size = [], 0
             for chunk in response.iter_bytes():
@@ -155,6 +161,8 @@ class HFApiSource:
                         f"HF API sent more than {MAX_BODY_BYTES} bytes for date={date}; check HF_ENDPOINT."
                     )
                 chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g}s", request=request)
         finally:
             response.close()
         return response, b"".join(chunks)

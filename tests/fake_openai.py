@@ -63,6 +63,8 @@ class Fault:
     retry_after: Any = _DEFAULT  # seconds, None for no header, or the server's default
     hang: float = 0.0  # sleep this long, then close the connection without answering
     drop: bool = False  # close the connection without answering
+    trickle: float = 0.0  # answer 200 with a valid completion, one byte every `trickle` seconds
+    raw: Any = None  # answer 200 with exactly this JSON body (null, [], "x", a completion with bad fields)
 
     @classmethod
     def rate_limited(cls, retry_after: Any = _DEFAULT) -> Fault:
@@ -110,6 +112,26 @@ class Fault:
     @classmethod
     def disconnect(cls) -> Fault:
         return cls(drop=True)
+
+    @classmethod
+    def trickling(cls, seconds_per_byte: float) -> Fault:
+        """A valid answer, sent a byte at a time: every read succeeds, the whole never arrives in time."""
+        return cls(status=200, trickle=seconds_per_byte)
+
+    @classmethod
+    def body(cls, raw: Any) -> Fault:
+        """HTTP 200 with this JSON body instead of a chat completion (``Fault.body(None)`` sends ``null``)."""
+        return cls(status=200, raw=_Raw(raw))
+
+
+@dataclass(frozen=True)
+class _Raw:
+    value: Any
+
+
+def paper_answer_for(chat: ChatRequest) -> dict[str, Any]:
+    """Some valid-looking answer (what a trickling server eventually sends)."""
+    return {"summary": "느린 서버가 보내는 답이다.", "tags": [], "new_keywords": []}
 
 
 Answer = str | dict[str, Any] | Reply | Fault
@@ -313,6 +335,12 @@ class FakeOpenAI:
                 return Response(drop=True)
             if answer.drop:
                 return Response(drop=True)
+            if isinstance(answer.raw, _Raw):
+                return Response(200, json.dumps(answer.raw.value).encode(), {"Content-Type": "application/json"})
+            if answer.trickle:
+                reply = Reply(_content(paper_answer_for(chat)))
+                body = self._completion(chat, reply, 0)
+                return Response(200, body, trickle=answer.trickle)
             return _error(answer, self.retry_after)
         reply = answer if isinstance(answer, Reply) else Reply(_content(answer))
         with self._lock:

@@ -38,6 +38,7 @@ class Response:
     body: bytes | str | Any = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the socket without a response
+    trickle: float = 0.0  # > 0: send the body one byte at a time, this many seconds apart (a stalling server)
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -64,6 +65,7 @@ class LocalServer:
         self.handler = handler
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # set on exit: trickling handlers stop
         outer = self
 
         class _H(BaseHTTPRequestHandler):
@@ -89,7 +91,19 @@ class LocalServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if resp.trickle <= 0:
+                    self.wfile.write(payload)
+                    return
+                self.wfile.flush()
+                for i in range(len(payload)):
+                    if outer._closing.wait(resp.trickle):
+                        break
+                    try:
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up: what a deadline is for
+                        break
+                self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
@@ -111,5 +125,6 @@ class LocalServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._closing.set()
         self._httpd.shutdown()
         self._httpd.server_close()

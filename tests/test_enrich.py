@@ -459,6 +459,82 @@ def test_editing_a_prompt_file_invalidates_the_cache(
     assert all("새 규칙: 간결하게 쓴다." in r.messages[0]["content"] for r in fake.requests[11:21])
 
 
+@pytest.mark.parametrize(
+    "bad_row",
+    [
+        {"enrichment": {"origin": "llm", "summary": "요약", "tags": []}},  # no status
+        {"enrichment": {"status": "summarized", "origin": "llm", "summary": 42, "tags": []}},
+        {"enrichment": {"status": "approved", "origin": "llm", "summary": "요약이다.", "tags": []}},
+        {"enrichment": {"status": "summarized", "origin": "llm", "summary": "요약이다.", "tags": "LLM"}},
+        {"enrichment": {"status": "summarized", "origin": "llm", "summary": "요약이다.", "tags": ["양자 컴퓨팅"]}},
+        {"enrichment": {"status": "summarized", "origin": "editor", "summary": "요약이다.", "tags": []}},
+        {"enrichment": {"status": "flagged", "origin": "llm", "tags": []}},  # flagged without a reason
+        {"enrichment": "summarized"},
+        {"overview": "not a paper row"},
+    ],
+    ids=["no-status", "summary-number", "unknown-status", "tags-string", "unknown-tag", "origin", "no-reason",
+         "not-an-object", "other-kind"],
+)  # fmt: skip
+def test_a_cache_row_of_the_wrong_shape_is_a_miss_and_is_overwritten(
+    papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path, bad_row: dict[str, Any]
+) -> None:
+    from agent.enrich import open_enricher
+
+    cfg = config(tmp_path)
+    with fake_llm(llm_env) as fake:
+        enrich(papers, cfg)
+        opd = next(p for p in papers if p.id == OPD)
+        enricher = open_enricher(cfg, Usage())
+        try:
+            enricher.cache.set(enricher.summary_key(opd), bad_row)
+        finally:
+            enricher.cache.close()
+        again = enrich(papers, cfg)
+        assert again.status() == {"summarized": 10} and again.results[OPD].summary == expected(OPD)
+        assert again.usage.llm_requests == 1 and again.usage.cache_hits == 10  # the overview's inputs held
+        assert enrich(papers, cfg).usage.llm_requests == 0  # the bad row was overwritten
+    assert len(about(fake, OPD)) == 2
+
+
+def test_the_cache_key_includes_the_endpoint_host(
+    papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cfg = config(tmp_path)
+    with fake_llm(llm_env) as fake:
+        enrich(papers, cfg)
+        assert enrich(papers, cfg).usage.llm_requests == 0
+        # The same server under another host name: another endpoint as far as the cache can tell.
+        llm_env.setenv("OPENAI_BASE_URL", fake.base_url.replace("127.0.0.1", "localhost"))
+        other = enrich(papers, cfg)
+    assert other.usage.llm_requests == 11 and other.usage.cache_hits == 0
+
+
+def test_an_over_long_answer_is_rejected_before_any_check_runs(
+    papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import agent.enrich
+    from agent.enrich import reply_char_limit, summary_max_tokens
+
+    checked: list[int] = []
+    real = agent.enrich.validate_answer
+
+    def spy(answer: Any, **kwargs: Any) -> Any:
+        checked.append(len(json.dumps(answer, ensure_ascii=False)))
+        return real(answer, **kwargs)
+
+    llm_env.setattr(agent.enrich, "validate_answer", spy)
+    huge = json.dumps({"summary": "가" * 100_000, "tags": ["LLM"], "new_keywords": []}, ensure_ascii=False)
+    cfg = config(tmp_path)
+    with fake_llm(llm_env, scripted({OPD: [huge, paper_answer(ANSWERS["paper"][OPD])]})) as fake:
+        run = enrich(papers, cfg)
+    assert run.status() == {"summarized": 10}
+    assert len(checked) == 10 and max(checked) < 2_000  # the 300 KB reply never reached a regex
+    repair = about(fake, OPD)[1]
+    assert len(repair.messages[-2]["content"]) == reply_char_limit(cfg.llm)  # quoted, cut to the limit
+    assert "응답이 너무 김" in repair.last_user
+    assert {r.body.get("max_tokens") for r in fake.requests if not r.is_overview} == {summary_max_tokens(cfg.llm)}
+
+
 # -- budget -------------------------------------------------------------------------------------------
 
 

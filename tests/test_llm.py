@@ -316,3 +316,147 @@ def test_importing_the_module_does_not_import_the_sdk() -> None:
     code = "import sys, agent.llm, agent.prompts\nprint('openai' in sys.modules, 'langchain_core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# -- issue 12: deadlines, the circuit breaker, malformed answers -------------------------------------------
+
+
+def test_a_trickling_answer_is_held_to_an_overall_deadline() -> None:
+    # Every read gets a byte well within the read timeout; the whole answer would take ~40 s.
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.trickling(0.05))
+        client = OpenAIChat(model=MODEL, base_url=fake.base_url, timeout=0.3, max_retries=0)
+        started = time.perf_counter()
+        with pytest.raises(LLMUnavailable, match=r"did not answer within 0\.3s") as info:
+            run(ask(client))
+    assert info.value.kind == "timeout" and info.value.endpoint_down
+    assert time.perf_counter() - started < 20
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK waits 0.5 s, 1 s, 2 s … between retries without a Retry-After; the counts are what matter here."""
+    monkeypatch.setattr("openai._base_client.INITIAL_RETRY_DELAY", 0.01)
+
+
+def test_the_breaker_opens_after_consecutive_attempts_without_an_answer(quick_backoff: None) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = OpenAIChat(model=MODEL, base_url=f"http://127.0.0.1:{port}/v1", max_retries=10, breaker_after=3)
+
+    async def twice() -> list[BaseException]:
+        errors: list[BaseException] = []
+        try:
+            for _ in range(2):
+                try:
+                    await client.complete(MESSAGES, schema=SCHEMA, schema_name="s")
+                except LLMUnavailable as exc:
+                    errors.append(exc)
+        finally:
+            await client.aclose()
+        return errors
+
+    first, second = run(twice())
+    # Three refused connections, then the SDK's next retry meets the open breaker: 3 sent, not 11.
+    assert client.requests_sent == 3
+    assert isinstance(first, LLMUnavailable) and first.kind == "breaker" and first.endpoint_down
+    assert "3 attempts in a row" in str(first) and "\n" not in str(first)
+    assert isinstance(second, LLMUnavailable) and second.kind == "breaker"  # nothing sent at all
+
+
+def test_an_answer_resets_the_breaker_count(quick_backoff: None) -> None:
+    with FakeOpenAI() as fake:
+        # Two dropped connections before each answer: four in all, never three in a row.
+        fake.queue(Fault.disconnect(), Fault.disconnect(), EXPECTED, Fault.disconnect(), Fault.disconnect())
+        client = OpenAIChat(model=MODEL, base_url=fake.base_url, max_retries=2, breaker_after=3)
+        first, second = run(ask(client, times=2))
+    assert data(first) == data(second) == EXPECTED
+    assert client.requests_sent == 6
+
+
+COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "{}"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 2},
+}
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    body = json.loads(json.dumps(COMPLETION))
+    *parents, last = path.split(".")
+    node = body
+    for p in parents:
+        node = node[int(p)] if p.isdigit() else node[p]
+    node[last] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "x",
+        {"choices": []},
+        _with("choices.0.message.content", [{"type": "text", "text": "{}"}]),
+        _with("choices.0.message.content", 42),
+        _with("usage", "many"),
+        _with("usage.prompt_tokens", "10"),
+        _with("usage.prompt_tokens", 1e308),
+        _with("usage.completion_tokens", -1),
+    ],
+    ids=["null", "array", "string", "no-choices", "content-list", "content-number", "usage-string",
+         "tokens-string", "tokens-1e308", "tokens-negative"],
+)
+def test_a_malformed_200_is_llm_unavailable_not_a_traceback(body: Any) -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.body(body))
+        client = OpenAIChat(model=MODEL, base_url=fake.base_url, max_retries=0)
+        with pytest.raises(LLMUnavailable, match=r"^the LLM endpoint sent a malformed answer \(") as info:
+            run(ask(client))
+    assert info.value.kind == "malformed" and not info.value.endpoint_down
+
+
+def test_cached_prompt_tokens_are_read_from_the_usage_details() -> None:
+    body = _with("usage.prompt_tokens_details", {"cached_tokens": 8})
+    with FakeOpenAI() as fake:
+        fake.queue(Fault.body(body))
+        client = OpenAIChat(model=MODEL, base_url=fake.base_url, max_retries=0)
+        (reply,) = run(ask(client))
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.cached_prompt_tokens) == (10, 2, 8)
+
+
+def test_max_tokens_and_prompt_cache_key_are_sent_and_dropped_when_refused() -> None:
+    with FakeOpenAI() as fake:
+        fake.queue(
+            Fault.bad_request("Unrecognized request argument supplied: prompt_cache_key", param="prompt_cache_key"),
+            Fault.bad_request(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                param="max_tokens",
+            ),
+        )
+        client = OpenAIChat(model=MODEL, base_url=fake.base_url, max_retries=0)
+
+        async def go() -> ChatReply:
+            try:
+                return await client.complete(MESSAGES, schema=SCHEMA, schema_name="s", max_tokens=300, cache_key="k")
+            finally:
+                await client.aclose()
+
+        assert data(run(go())) == EXPECTED
+    bodies = [r.body for r in fake.requests]
+    assert (bodies[0]["max_tokens"], bodies[0]["prompt_cache_key"]) == (300, "k")
+    assert "prompt_cache_key" not in bodies[1] and bodies[1]["max_tokens"] == 300
+    assert "max_tokens" not in bodies[2] and bodies[2]["max_completion_tokens"] == 300
+
+
+def test_display_endpoint_never_shows_credentials() -> None:
+    from agent.llm import display_endpoint, endpoint_host
+
+    url = "http://user:PASS@llm.internal:8000/v1?api_key=SECRET#frag"
+    assert display_endpoint(url) == "http://llm.internal:8000/v1"
+    assert endpoint_host({"OPENAI_BASE_URL": url}) == "llm.internal"
+    assert endpoint_host({}) == "api.openai.com"

@@ -215,6 +215,19 @@ def test_read_timeout_is_retried_then_reported(server: LocalServer, sleeps: list
     assert len(server.requests) == 2
 
 
+def test_a_trickling_body_is_held_to_an_overall_deadline(server: LocalServer, sleeps: list[float]) -> None:
+    # Issue 12 item 1: every read gets a byte within the read timeout, the whole body never arrives in time.
+    server.handler = lambda req: Response(200, [item("2606.00001")] * 20, trickle=0.02)
+    started = time.monotonic()
+    with pytest.raises(SourceError) as err:
+        api(server.url, sleeps, timeout=0.3, max_attempts=2).fetch(DAY)
+    assert str(err.value) == (
+        f"HF API at {server.url} unreachable after 2 attempts (ReadTimeout); check the network or HF_ENDPOINT."
+    )
+    assert len(server.requests) == 2 and sleeps == [1.0]
+    assert time.monotonic() - started < 10  # the body alone takes 20 s to trickle out
+
+
 def test_connection_refused_backs_off_exponentially(sleeps: list[float]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
