@@ -15,7 +15,8 @@ token counts); ``GET /v1/models`` lists the model. What it answers comes first f
 - ``dict``: dumped as JSON into the message content;
 - ``Reply``: content plus a finish_reason (``cut_json()`` makes a reply truncated at the token limit);
 - ``Fault``: an HTTP error with an OpenAI-style error body (429 + Retry-After, 500, 401, 404 …), a dropped
-  connection, or a hang longer than the client's timeout.
+  connection, a hang longer than the client's timeout, a valid answer trickled out a byte at a time
+  (``Fault.trickling``), or any 200 body at all (``Fault.body(None)``, ``Fault.body([])`` …).
 
 Options: ``json_schema=False`` / ``json_object=False`` reject those ``response_format`` types with a 400
 like vLLM's; ``latency`` (seconds, or a function of the request) before each answer; ``max_in_flight``
