@@ -96,7 +96,7 @@ def test_day_page_shows_each_paper_in_rank_order_with_what_the_editor_needs(clie
     page = client.get(f"/day/{D}").text
     assert [page.index(f'id="p-{pid}"') for pid in IDS] == sorted(page.index(f'id="p-{pid}"') for pid in IDS)
     alpha = card(page, IDS[0])
-    assert "Alpha: Reward Reshaping" in alpha and "👍 90" in alpha and "Kim 외 1명" in alpha
+    assert "Alpha: Reward Reshaping" in alpha and "좋아요 90" in alpha and "Kim 외 1명" in alpha
     assert 'href="https://arxiv.org/abs/2606.00001"' in alpha
     assert f">{ALPHA}</textarea>" in alpha
     assert f'<span class="n">{len(ALPHA)}</span>자 (허용 20–120자)' in alpha

@@ -49,3 +49,10 @@ def test_the_spans_put_the_text_back_together() -> None:
     assert "".join(s.text for s in line) == text
     assert "".join(s.text for s in abstract) == ABSTRACT
     assert faithfulness("", ABSTRACT)[0] == []
+
+
+def test_the_title_counts_as_the_validator_reads_it() -> None:
+    line, _ = faithfulness("Delta는 7가지 기법을 쓴다.", "We propose Delta.", title="Delta: Seven Tricks")
+    assert marked(line) == [("Delta", "name", False), ("7", "num", False)]
+    line, _ = faithfulness("Delta는 7가지 기법을 쓴다.", "We propose Delta.", title="Delta: Reward Tricks")
+    assert marked(line) == [("Delta", "name", False), ("7", "num", True)]

@@ -38,7 +38,7 @@ def make_digest() -> Digest:
         (IDS[0], 90, "Alpha: Reward Reshaping", ALPHA_ABSTRACT, ALPHA, ("강화학습", "수학"), ("reward shaping",)),
         (IDS[1], 70, "Beta: Competition Math", generic.format(n="Beta"), BETA, ("수학",), ()),
         (IDS[2], 50, HOSTILE_TITLE, HOSTILE_ABSTRACT, GAMMA, ("안전성", "에이전트"), ("<b>bold</b>",)),
-        (IDS[3], 30, "Delta: Seven Tricks", generic.format(n="Delta"), None, ("LLM",), ()),
+        (IDS[3], 30, "Delta: Reward Tricks", generic.format(n="Delta"), None, ("LLM",), ()),
     ]
     items = []
     for rank, (pid, up, title, abstract, summary, tags, kws) in enumerate(rows, 1):

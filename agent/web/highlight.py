@@ -62,11 +62,12 @@ def _spans(text: str, mark: dict[tuple[int, int], Span]) -> list[Span]:
     return spans
 
 
-def faithfulness(summary: str, abstract: str) -> tuple[list[Span], list[Span]]:
+def faithfulness(summary: str, abstract: str, title: str = "") -> tuple[list[Span], list[Span]]:
     """``(line spans, abstract spans)``: every number and Latin-script name of ``summary`` marked, the same
     tokens marked in ``abstract`` (names case-insensitively, numbers by value: "1,000" = "1000"), and the
-    numbers the validator finds invented marked missing."""
-    invented = set(invented_numbers(summary, abstract)) if summary.strip() else set()
+    numbers the validator finds invented marked missing (it reads the title and the abstract, as here)."""
+    source = f"{title}\n{abstract}" if title else abstract
+    invented = set(invented_numbers(summary, source)) if summary.strip() else set()
     line_marks: dict[tuple[int, int], Span] = {}
     names: dict[str, str] = {}  # casefolded name -> key
     values: dict[Decimal, str] = {}  # number value -> key
@@ -80,7 +81,7 @@ def faithfulness(summary: str, abstract: str) -> tuple[list[Span], list[Span]]:
                 values.setdefault(v, key)
         else:
             verbatim = re.search(
-                rf"(?<![A-Za-z0-9]){re.escape(token.rstrip('%'))}(?![A-Za-z0-9])", abstract, re.IGNORECASE
+                rf"(?<![A-Za-z0-9]){re.escape(token.rstrip('%'))}(?![A-Za-z0-9])", source, re.IGNORECASE
             )
             missing = verbatim is None and any(n in invented for n in nums)
             names.setdefault(token.rstrip("%").casefold(), key)
