@@ -192,7 +192,8 @@ def test_bad_tags_are_refused_next_to_the_field(client: TestClient, out: Path, t
     assert r.status_code == 400
     alpha = card(r.text, IDS[0])
     assert f'value="{tags}"' in alpha
-    assert "tags for 2606.00001 not accepted" in alpha
+    errors = re.search(r'<ul class="errors" role="alert">(.*?)</ul>', alpha, re.S)
+    assert errors and ("give 1–3 tags, not 4" in errors.group(1) or "없는태그" in errors.group(1))
     assert Layout(out).review(DAY).read_bytes() == before
 
 
@@ -226,7 +227,7 @@ def test_regenerate_without_credentials_says_so_and_never_shows_a_secret(
 def test_publish_is_refused_while_blocked_then_writes_the_post(client: TestClient, out: Path) -> None:
     r = post(client, "publish")
     assert r.status_code == 400
-    assert "not reviewed yet" in r.text
+    assert "게시하지 않았습니다: 3 pending, 1 flagged (검토 전 4/4편)" in r.text
     assert not Layout(out).post(DAY).exists()
     for pid in IDS[:3]:
         assert post(client, "approve", id=pid).status_code == 303

@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agent.config import Config
-from agent.errors import ConfigError, DigestError, LockedError, PublishRefused, ReviewError
+from agent.errors import ConfigError, DigestError, EditRejected, LockedError, PublishRefused, ReviewError, StaleError
 from agent.layout import layout_for
 from agent.web import desk
 from agent.web.highlight import faithfulness
@@ -202,25 +202,26 @@ def create_app(
 
         try:
             return await run_in_threadpool(run)
-        except desk.StaleError:
+        except PublishRefused as exc:
+            banner = "게시하지 않았습니다: " + "; ".join(desk.blocker_text(b) for b in exc.blockers)
+            return await run_in_threadpool(lambda: day_page(day, status=400, banner=banner))
+        except EditRejected as exc:
+            if exc.field == "summary":
+                card.summary_errors = list(exc.problems)
+            else:
+                card.tag_errors = list(exc.problems)
+            return await run_in_threadpool(lambda: refused(day, pid, card, 400))
+        except StaleError:
             card.stale = True
             card.error = (
                 "이 날짜의 검토 상태가 페이지를 연 뒤 바뀌었습니다 (다른 창이나 명령이 저장함). "
                 "아래는 지금 저장된 내용입니다. 확인하고 다시 하세요."
             )
             return await run_in_threadpool(lambda: refused(day, pid, card, 409))
-        except PublishRefused as exc:
-            message = str(exc)
-            return await run_in_threadpool(lambda: day_page(day, status=400, banner=message))
-        except LockedError as exc:
-            card.error = str(exc)
-            return await run_in_threadpool(lambda: refused(day, pid, card, 409))
-        except (ReviewError, ConfigError) as exc:
-            card.error = card.error or str(exc)
-            return await run_in_threadpool(lambda: refused(day, pid, card, 400))
         except DigestError as exc:
-            message = str(exc)
-            return await run_in_threadpool(lambda: day_page(day, status=500, banner=message))
+            card.error = str(exc)
+            status = 409 if isinstance(exc, LockedError) else 400 if isinstance(exc, ReviewError | ConfigError) else 500
+            return await run_in_threadpool(lambda: refused(day, pid, card, status))
 
     def refused(day: dt.date, pid: str | None, card: CardForm, status: int) -> Response:
         if pid is None:
@@ -231,26 +232,16 @@ def create_app(
         opened = desk.open_desk_day(root, day, cfg)
         current = next((c for c in opened.cards if c.id == pid), None)
         if current is None:
-            raise ReviewError(f"no paper {pid!r} on {day}")
+            raise ReviewError(f"no paper {pid!r} on {day}", day)
         summary = (card.summary or "").strip()
         tags = [t.strip() for t in (card.tags or "").split(",") if t.strip()]
         new_summary = summary if summary != current.summary else None
-        new_tags = tags if tuple(tags) != current.tags else None
+        new_tags = tags if tuple(tags) != current.row.tags else None
         if new_summary is None and new_tags is None:
-            if current.status in ("pending", "flagged", "needs-review"):
-                new_summary = summary  # saving the line as it is makes it the editor's
-            else:
+            if current.status not in ("pending", "flagged", "needs-review"):
                 return done_redirect(day, "edit", pid, pid)
-        card.summary_errors = desk.summary_problems(root, day, cfg, pid, summary) if new_summary is not None else []
-        if card.summary_errors:
-            return day_page(day, status=400, forms={pid: card})
-        try:
-            desk.edit(root, day, cfg, pid, summary=new_summary, tags=new_tags, expect_version=version)
-        except desk.StaleError:
-            raise
-        except ReviewError as exc:
-            card.tag_errors = [str(exc)]
-            return day_page(day, status=400, forms={pid: card})
+            new_summary = summary  # saving an open paper's line as it is makes it the editor's
+        desk.edit(root, day, cfg, pid, summary=new_summary, tags=new_tags, expect_version=version)
         return done_redirect(day, "edit", pid, pid)
 
     routes = [

@@ -1,36 +1,27 @@
-"""The one place the web desk meets the library: open a day for the page, and run the editor's actions.
+"""The one place the web desk meets the library: open a day for the page, run the editor's actions, and word
+what comes back for a person (as agent/cli.py does for a terminal).
 
-Every rule (validation, the publish gate, the merge, the lock) is the library's; this module only reads
-what the library returns into plain rows a template shows, and passes the page's form version
-(agent.store.Day.version) along so a stale form is refused."""
+Every rule (validation, the publish gate, the merge, the lock, stale forms) is the library's: the cards are
+agent.review's rows, the publish button's reasons agent.publish's blockers, and every action passes the form's
+``Day.version`` as ``expect_version`` (StaleError when the day changed since the page was loaded)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent import review as rv
 from agent.config import Config
 from agent.errors import ReviewError
 from agent.layout import Layout
+from agent.publish import Blocker, PublishResult, day_blockers
 from agent.publish import publish as publish_day
-from agent.publish import publish_problems
-from agent.publish import summary_problems as library_summary_problems
 from agent.render import render_post
-from agent.state import OPEN_STATUSES, STATUSES, effective_enrichment
+from agent.state import OPEN_STATUSES, STATUSES
 from agent.store import open_day
-
-
-class StaleError(ReviewError):
-    """The form was made from another version of the day's review state than the one on disk."""
-
-    def __init__(self, day: dt.date, expected: str, actual: str) -> None:
-        super().__init__(f"{day}: the review state changed since the page was loaded.")
-        self.date, self.expected, self.actual = day, expected, actual
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +29,7 @@ class DayRow:
     date: dt.date
     counts: dict[str, int]  # by review status
     published: bool
+    problem: str | None = None  # the day cannot be opened (a broken file)
 
     @property
     def open(self) -> int:
@@ -46,23 +38,27 @@ class DayRow:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """One paper as the day page shows it; strings are raw (the template escapes them)."""
+    """One paper as the day page shows it: agent.review's row plus the paper; strings are raw (the template
+    escapes them)."""
 
-    id: str
-    rank: int | None  # in the post; None when rejected or vanished
-    title: str
+    row: rv.ReviewRow
+    abstract: str
     upvotes: int
     affiliation: str
     links: tuple[tuple[str, str], ...]
-    abstract: str
-    status: str
-    model_summary: str | None
-    summary: str  # what the editor's textarea starts with: the line the post would show
-    tags: tuple[str, ...]
-    new_keywords: tuple[str, ...]
-    flag_reason: str | None
-    note: str | None
-    problems: tuple[str, ...]  # why publish would refuse this paper as it is
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def status(self) -> str:
+        return self.row.status
+
+    @property
+    def summary(self) -> str:
+        """What the editor's textarea starts with: the line the post would show, else the model's."""
+        return self.row.summary or self.row.new_model_summary or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,130 +68,78 @@ class DeskDay:
     cards: tuple[Card, ...]
     counts: dict[str, int]
     vocabulary: tuple[str, ...]
-    blockers: tuple[str, ...]  # why publish would refuse; () when it would not
+    blockers: tuple[str, ...]  # why publish would refuse, worded; () when it would not
     published: bool
     post_markdown: str | None  # the post publish would write (None: nothing to publish)
     min_chars: int
     max_chars: int
-    review_file: Path
-    counts_open: int = field(default=0)
 
 
 def days(layout: Layout) -> list[DayRow]:
     """Every date with a recorded run, newest first, with its counts by status."""
     rows: list[DayRow] = []
     for day in reversed(layout.days()):
+        published = layout.post(day).exists()
         try:
             opened = open_day(layout, day)
-        except ReviewError:
-            rows.append(DayRow(day, {}, layout.post(day).exists()))
+        except ReviewError as exc:
+            rows.append(DayRow(day, {}, published, problem=str(exc)))
             continue
         counts: Counter[str] = Counter(e.status for e in opened.state.entries.values())
-        rows.append(DayRow(day, dict(counts), layout.post(day).exists()))
+        rows.append(DayRow(day, dict(counts), published))
     return rows
 
 
-def version_of(layout: Layout, day: dt.date) -> str:
-    """The day's review state version as it is on disk now."""
-    return open_day(layout, day).version
+def blocker_text(b: Blocker) -> str:
+    """A publish blocker in the desk's words."""
+    if b.kind == "unreviewed":
+        detail = ", ".join(f"{n} {status}" for status, n in b.counts.items())
+        return f"{detail} (검토 전 {len(b.ids)}/{b.of}편)"
+    if b.kind == "failed-checks":
+        return "검사 실패 — " + "; ".join(f"{pid}: {', '.join(p)}" for pid, p in b.problems.items())
+    if b.kind == "missing-summaries":
+        return f"요약 없는 논문 {len(b.ids)}편 ({', '.join(b.ids)})"
+    return "모두 제외되어 게시할 논문이 없음"
 
 
 def open_desk_day(layout: Layout, day: dt.date, cfg: Config) -> DeskDay:
     opened = open_day(layout, day)
-    final = {it.paper.id: it for it in opened.final().items}
     papers = {it.paper.id: it.paper for it in opened.digest.items}
     cards: list[Card] = []
-    for pid, entry in opened.state.entries.items():
-        paper = papers.get(pid)
-        if paper is None:
+    for row in rv.rows_of(opened, cfg):
+        paper = papers.get(row.id)
+        if paper is None:  # vanished: no longer among the day's papers
             continue
-        shown = effective_enrichment(entry, final=True)
-        item = final.get(pid)
-        problems = tuple(publish_problems(item, opened.vocab, cfg.llm)) if item is not None else ()
         links = [("HF", paper.hf_url), ("arXiv", paper.arxiv_url)]
         if paper.github_repo:
             links.append(("코드", paper.github_repo))
         if paper.project_page:
             links.append(("프로젝트", paper.project_page))
-        cards.append(
-            Card(
-                id=pid,
-                rank=item.rank if item is not None else None,
-                title=paper.title,
-                upvotes=paper.upvotes,
-                affiliation=paper.affiliation,
-                links=tuple(links),
-                abstract=paper.abstract,
-                status=entry.status,
-                model_summary=entry.model_summary,
-                summary=shown.summary or entry.model_summary or "",
-                tags=tuple(shown.tags),
-                new_keywords=tuple(entry.new_keywords),
-                flag_reason=entry.flag_reason,
-                note=entry.note,
-                problems=problems,
-            )
-        )
-    counts: dict[str, int] = dict(Counter(str(e.status) for e in opened.state.entries.values()))
-    blockers = publish_blockers(layout, day, cfg)
-    final_digest = opened.final()
-    markdown = render_post(final_digest, cfg.post, final=True) if final_digest.items else None
+        cards.append(Card(row, paper.abstract, paper.upvotes, paper.affiliation, tuple(links)))
+    counts: Counter[str] = Counter(e.status for e in opened.state.entries.values())
+    final = opened.final()
     return DeskDay(
         date=day,
         version=opened.version,
         cards=tuple(cards),
-        counts={s: counts[s] for s in STATUSES if counts.get(s)},
+        counts={s: counts[s] for s in STATUSES if counts[s]},
         vocabulary=opened.vocab.names,
-        blockers=tuple(blockers),
+        blockers=tuple(blocker_text(b) for b in day_blockers(opened, cfg)),
         published=layout.post(day).exists(),
-        post_markdown=markdown,
+        post_markdown=render_post(final, cfg.post, final=True) if final.items else None,
         min_chars=cfg.llm.summary_min_chars,
         max_chars=cfg.llm.summary_max_chars,
-        review_file=layout.review(day),
-        counts_open=sum(counts.get(s, 0) for s in OPEN_STATUSES),
     )
 
 
-def publish_blockers(layout: Layout, day: dt.date, cfg: Config) -> list[str]:
-    """Why publish would refuse the day, from the library's own gate; [] when it would not."""
-    opened = open_day(layout, day)
-    counts: Counter[str] = Counter(e.status for e in opened.state.entries.values() if e.status in OPEN_STATUSES)
-    blockers = [", ".join(f"{counts[s]} {s}" for s in OPEN_STATUSES if counts[s])] if counts else []
-    final = opened.final()
-    if not final.items:
-        blockers.append("every paper is rejected")
-    blockers += [
-        f"{it.paper.id}: {'; '.join(p)}" for it in final.items if (p := publish_problems(it, opened.vocab, cfg.llm))
-    ]
-    return blockers
+def approve(
+    layout: Layout, day: dt.date, cfg: Config, ids: Sequence[str], *, expect_version: str | None
+) -> rv.ReviewResult:
+    return rv.approve(layout, day, cfg, list(ids), expect_version=expect_version)
 
 
-def summary_problems(layout: Layout, day: dt.date, cfg: Config, paper_id: str, summary: str) -> list[str]:
-    """The library's summary check for one paper, for an inline error next to the field."""
-    opened = open_day(layout, day)
-    paper = next((it.paper for it in opened.digest.items if it.paper.id == paper_id), None)
-    if paper is None:
-        return []
-    return library_summary_problems(paper, summary.strip(), cfg.llm)
-
-
-def _check_version(layout: Layout, day: dt.date, expect_version: str | None) -> None:
-    # Interim, until agent.review takes expect_version and checks it under the lock.
-    if expect_version is None:
-        return
-    actual = version_of(layout, day)
-    if actual != expect_version:
-        raise StaleError(day, expect_version, actual)
-
-
-def approve(layout: Layout, day: dt.date, cfg: Config, ids: Sequence[str], *, expect_version: str | None) -> None:
-    _check_version(layout, day, expect_version)
-    rv.approve(layout, day, cfg, list(ids))
-
-
-def reject(layout: Layout, day: dt.date, cfg: Config, paper_id: str, *, expect_version: str | None) -> None:
-    _check_version(layout, day, expect_version)
-    rv.reject(layout, day, cfg, paper_id)
+def reject(layout: Layout, day: dt.date, cfg: Config, paper_id: str, *, expect_version: str | None) -> rv.ReviewResult:
+    return rv.reject(layout, day, cfg, paper_id, expect_version=expect_version)
 
 
 def edit(
@@ -207,9 +151,8 @@ def edit(
     summary: str | None,
     tags: Sequence[str] | None,
     expect_version: str | None,
-) -> None:
-    _check_version(layout, day, expect_version)
-    rv.edit(layout, day, cfg, paper_id, summary=summary, tags=tags)
+) -> rv.ReviewResult:
+    return rv.edit(layout, day, cfg, paper_id, summary=summary, tags=tags, expect_version=expect_version)
 
 
 def regenerate(
@@ -221,13 +164,9 @@ def regenerate(
     *,
     enricher: Any = None,
     expect_version: str | None,
-) -> None:
-    _check_version(layout, day, expect_version)
-    rv.regenerate(layout, day, cfg, paper_id, note=note, enricher=enricher)
+) -> rv.ReviewResult:
+    return rv.regenerate(layout, day, cfg, paper_id, note=note, enricher=enricher, expect_version=expect_version)
 
 
-def publish(layout: Layout, day: dt.date, cfg: Config) -> Path:
-    return publish_day(layout, day, cfg).post
-
-
-EnricherFactory = Callable[[], Any]
+def publish(layout: Layout, day: dt.date, cfg: Config) -> PublishResult:
+    return publish_day(layout, day, cfg)
