@@ -10,10 +10,11 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agent.checks import CheckError, Kind, check, spec_of, toml_line
 from agent.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "paper-digest.toml"
@@ -77,32 +78,47 @@ class Config:
     blog_dir: Path | None = None  # set: the blog layout there instead of out_dir's (agent.layout)
 
 
-def _coerce(value: Any, kind: str, where: str) -> Any:
-    """A TOML value checked against a field's declared type (a string: this module postpones annotations)."""
-    if kind == "str" and isinstance(value, str):
-        return value
-    if kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if kind == "tuple[str, ...]" and isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    expected = {"str": "a string", "int": "a whole number", "float": "a number", "tuple[str, ...]": "a list of strings"}
-    raise ConfigError(f"{where} must be {expected.get(kind, kind)}, not {value!r}.")
+_SECTIONS: dict[str, dict[str, Kind]] = {
+    "post": spec_of(PostConfig),
+    "llm": spec_of(LLMConfig, prices="table"),
+    "hf": {"endpoint": "str", "max_attempts": "int", "backoff_s": "number"},
+    "output": {"dir": "str"},
+    "cache": {"dir": "str"},
+    "blog": {"dir": "str"},
+}
+_PRICE_SPEC: dict[str, Kind] = {"input": "number", "output": "number"}
 
 
-def _kinds(cls: type) -> dict[str, str]:
-    return {f.name: str(f.type) for f in fields(cls) if f.name != "prices"}
+def _sections(raw: dict[str, Any], text: str, where: str) -> dict[str, dict[str, Any]]:
+    """Every section of the file checked against _SECTIONS; ConfigError naming the line."""
 
+    def fail(table: str | None, key: str | None, problem: str) -> ConfigError:
+        line = toml_line(text, table, key)
+        at = f"{where} line {line}" if line else where
+        return ConfigError(f"{at}: {f'[{table}] ' if table else ''}{problem}; fix the file.")
 
-def _table(raw: dict[str, Any], name: str, kinds: dict[str, str], where: str) -> dict[str, Any]:
-    table = raw.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where} [{name}] must be a table of settings.")
-    unknown = sorted(set(table) - set(kinds))
-    if unknown:
-        raise ConfigError(f"{where} [{name}]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(kinds))}.")
-    return {key: _coerce(value, kinds[key], f"{where} [{name}] {key}") for key, value in table.items()}
+    try:
+        check(raw, {name: "table" for name in _SECTIONS})
+    except CheckError as exc:
+        if exc.key is not None and exc.key in _SECTIONS:
+            raise fail(None, exc.key, f"[{exc.key}] must be a table of settings") from None
+        raise fail(None, exc.key, f"unknown section(s) {', '.join(sorted(set(raw) - set(_SECTIONS)))}") from None
+    values: dict[str, dict[str, Any]] = {}
+    for name, spec in _SECTIONS.items():
+        try:
+            values[name] = check(raw.get(name, {}), spec)
+        except CheckError as exc:
+            raise fail(name, exc.key, str(exc)) from None
+    prices: dict[str, Price] = {}
+    for model, entry in values["llm"].pop("prices", {}).items():
+        try:
+            price = check(entry, _PRICE_SPEC, required=("input", "output"))
+        except CheckError as exc:
+            raise fail("llm.prices", model, f"{model}: {exc} (expected {{input = USD/1M, output = USD/1M}})") from None
+        prices[model] = Price(price["input"], price["output"])
+    if prices:
+        values["llm"]["prices"] = {**DEFAULT_PRICES, **prices}
+    return values
 
 
 def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -110,44 +126,23 @@ def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> 
     explicit = path is not None
     path = path or Path(DEFAULT_CONFIG_FILE)
     raw: dict[str, Any] = {}
+    text = ""
     if path.exists():
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            raw = tomllib.loads(text)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config {path}: {exc}; fix the file or pass --config.") from exc
+            raise ConfigError(f"cannot read config {path}: {exc}; fix the file.") from exc
         except RecursionError:
             raise ConfigError(f"cannot read config {path}: values nested too deeply; fix the file.") from None
     elif explicit:
         raise ConfigError(f"config file {path} does not exist.")
 
     where = str(path)
-    unknown = sorted(set(raw) - {"post", "llm", "output", "hf", "cache", "blog"})
-    if unknown:
-        raise ConfigError(f"{where}: unknown section(s) {', '.join(unknown)}.")
-    post = PostConfig(**_table(raw, "post", _kinds(PostConfig), where))
-    llm_raw = raw.get("llm", {})
-    if not isinstance(llm_raw, dict):
-        raise ConfigError(f"{where} [llm] must be a table of settings.")
-    llm_raw = dict(llm_raw)
-    prices_raw = llm_raw.pop("prices", {})
-    if not isinstance(prices_raw, dict):
-        raise ConfigError(f"{where} [llm.prices] must map model names to {{input = …, output = …}}.")
-    llm = LLMConfig(**_table({"llm": llm_raw}, "llm", _kinds(LLMConfig), where))
-    if prices_raw:
-        prices = dict(DEFAULT_PRICES)
-        for model, p in prices_raw.items():
-            try:
-                prices[model] = Price(float(p["input"]), float(p["output"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigError(
-                    f"{where} [llm.prices] {model}: expected {{input = USD/1M, output = USD/1M}}."
-                ) from exc
-        llm = replace(llm, prices=prices)
-
-    hf = _table(raw, "hf", {"endpoint": "str", "max_attempts": "int", "backoff_s": "float"}, where)
-    output = _table(raw, "output", {"dir": "str"}, where)
-    cache = _table(raw, "cache", {"dir": "str"}, where)
-    blog = _table(raw, "blog", {"dir": "str"}, where)
+    sections = _sections(raw, text, where)
+    post = PostConfig(**sections["post"])
+    llm = LLMConfig(**sections["llm"])
+    hf, output, cache, blog = sections["hf"], sections["output"], sections["cache"], sections["blog"]
     cfg = Config(
         post=post,
         llm=llm,

@@ -117,8 +117,8 @@ def record_run(
             vocab=vocab,
             overview_ids=ids,
             overview_fp=basis_fingerprint(digest, ids),
-            parsed=parsed,
             review_bytes=review_bytes,
+            as_read=parsed,
         )
         files = extra(state) if extra is not None else ()
         commit(layout, day, post, snapshot=True, extra=files)

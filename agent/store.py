@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from agent.checks import CheckError, Kind, check, spec_of, toml_line
 from agent.config import PostConfig
 from agent.errors import BrokenFileError, NoRunError
 from agent.fsutil import write_files
@@ -33,10 +33,8 @@ from agent.state import (
     STATUSES,
     ReviewEntry,
     ReviewState,
-    basis_fingerprint,
     effective_digest,
     merge_review,
-    overview_basis,
 )
 
 if TYPE_CHECKING:
@@ -64,56 +62,16 @@ def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str)
 
 
 # What the snapshot's values must be (it is a file a person can damage), and which keys must be there.
-_STRING, _OPTIONAL, _INTEGER, _STRINGS = "a string", "a string or null", "an integer", "a list of strings"
-_OPTIONAL_INTEGER = "an integer or null"
-_PAPER_KINDS = {
-    "id": _STRING, "title": _STRING, "abstract": _STRING, "upvotes": _INTEGER, "authors": _STRINGS,
-    "organization": _OPTIONAL, "github_repo": _OPTIONAL, "project_page": _OPTIONAL, "published_at": _OPTIONAL,
-    "ai_keywords": _STRINGS, "thumbnail": _OPTIONAL, "github_stars": _OPTIONAL_INTEGER,
-}  # fmt: skip
-_ENRICHMENT_KINDS = {
-    "status": _STRING, "origin": _STRING, "summary": _OPTIONAL, "tags": _STRINGS, "new_keywords": _STRINGS,
-    "flag_reason": _OPTIONAL,
-}  # fmt: skip
-_SNAPSHOT_KINDS = {
-    "date": _STRING, "total": _INTEGER, "overview": _OPTIONAL, "overview_ids": _STRINGS,
-    "overview_fingerprint": _STRING, "crawled_at": _OPTIONAL, "papers": "a list", "enrichments": "an object",
+_PAPER_SPEC = spec_of(Paper)
+_ENRICHMENT_SPEC = spec_of(Enrichment, status=get_args(EnrichmentStatus), origin=get_args(Origin))
+_SNAPSHOT_SPEC: dict[str, Kind] = {
+    "date": "str", "total": "int", "overview": "str?", "overview_ids": "strs", "overview_fingerprint": "str",
+    "crawled_at": "str?", "papers": "list", "enrichments": "table",
 }  # fmt: skip
 
 
-def _json_type(value: Any) -> str:
-    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-    return names.get(type(value)) or ("a list" if isinstance(value, list) else "an object")
-
-
-def _fits(value: Any, kind: str) -> bool:
-    if kind == _STRING:
-        return isinstance(value, str)
-    if kind == _OPTIONAL:
-        return value is None or isinstance(value, str)
-    if kind == _INTEGER:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _OPTIONAL_INTEGER:
-        return value is None or (isinstance(value, int) and not isinstance(value, bool))
-    if kind == _STRINGS:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    return isinstance(value, list) if kind == "a list" else isinstance(value, dict)
-
-
-def _checked(raw: Any, kinds: Mapping[str, str], required: Sequence[str]) -> dict[str, Any]:
-    """The known keys of JSON object ``raw``, lists of strings as tuples; ValueError saying what is wrong."""
-    if not isinstance(raw, dict):
-        raise ValueError(f"must be an object, not {_json_type(raw)}")
-    values: dict[str, Any] = {}
-    for key, kind in kinds.items():
-        if key not in raw:
-            if key in required:
-                raise ValueError(f"{key} is missing")
-            continue
-        if not _fits(raw[key], kind):
-            raise ValueError(f"{key} must be {kind}, not {_json_type(raw[key])}")
-        values[key] = tuple(raw[key]) if kind == _STRINGS else raw[key]
-    return values
+def _checked(raw: object, spec: Mapping[str, Kind], required: Sequence[str]) -> dict[str, Any]:
+    return check(raw, spec, required=required, unknown_ok=True, what="an object")
 
 
 def read_snapshot(layout: Layout, day: dt.date) -> tuple[Digest, tuple[str, ...], str]:
@@ -137,7 +95,8 @@ def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[st
         return BrokenFileError(day, path, problem, kind="snapshot")
 
     try:
-        top = _checked(raw, _SNAPSHOT_KINDS, required=("date", "total", "papers", "enrichments"))
+        top = _checked(raw, _SNAPSHOT_SPEC, required=("date", "total", "papers", "enrichments", "overview_ids",
+                                                     "overview_fingerprint"))
         if top["date"] != day.isoformat():
             raise ValueError(f"date is {top['date']!r}, not {day}")
     except ValueError as exc:
@@ -146,35 +105,29 @@ def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[st
     for rank, entry in enumerate(top["papers"], 1):
         pid = entry.get("id") if isinstance(entry, dict) else None
         try:
-            paper = Paper(**_checked(entry, _PAPER_KINDS, required=("id", "title", "abstract")))
+            paper = Paper(**_checked(entry, _PAPER_SPEC, required=("id", "title", "abstract")))
             if any(it.paper.id == paper.id for it in items):
                 raise ValueError("listed twice")
             if paper.id not in top["enrichments"]:
                 raise ValueError("its enrichment is missing")
             try:
-                e = _checked(top["enrichments"][paper.id], _ENRICHMENT_KINDS, required=("status", "origin"))
+                e = _checked(top["enrichments"][paper.id], _ENRICHMENT_SPEC, required=("status", "origin"))
             except ValueError as exc:
                 raise ValueError(f"enrichment: {exc}") from None
-            if e["status"] not in get_args(EnrichmentStatus) or e["origin"] not in get_args(Origin):
-                raise ValueError(f"enrichment: unknown status {e['status']!r} or origin {e['origin']!r}")
         except ValueError as exc:
             raise damaged(f"paper {pid if isinstance(pid, str) else f'#{rank}'}: {exc}") from None
         items.append(DigestItem(rank=rank, paper=paper, enrichment=Enrichment(**e)))
     digest = Digest(
         date=day, items=tuple(items), total=top["total"], overview=top.get("overview"), crawled_at=top.get("crawled_at")
     )
-    ids = top.get("overview_ids")
-    ids = overview_basis(digest) if ids is None else ids
-    fp = top.get("overview_fingerprint")
-    return (digest, ids, basis_fingerprint(digest, ids) if fp is None else fp), data
+    return (digest, top["overview_ids"], top["overview_fingerprint"]), data
 
 
 # -- the review file ----------------------------------------------------------------------------------
 
 
 _KEY_ORDER = tuple(f.name for f in fields(ReviewEntry))
-_STR_KEYS = {"title", "summary", "note", "model_summary", "flag_reason", "abstract_sha", "updated_at"}
-_LIST_KEYS = {"tags", "model_tags", "new_keywords"}
+_ENTRY_SPEC = spec_of(ReviewEntry, status=STATUSES, previous_status=STATUSES)
 
 
 def _header(day: dt.date) -> str:
@@ -185,24 +138,47 @@ def _header(day: dt.date) -> str:
         f"# as \"edited\"). Hand edits are fine; `paper-digest review {day} --edit ID --summary TEXT` also checks\n"
         f"# the text. needs-review is cleared with `paper-digest review {day} --approve ID`: a status set by\n"
         "# hand on a needs-review paper reverts at the next run.\n"
-        "# Comments survive while paper-digest has nothing to change here; when it writes a change, it rewrites\n"
-        "# this file without them.\n\n"
+        "# Comments and formatting survive: paper-digest changes only the values it has to.\n\n"
     )
 
 
-def dump_review(state: ReviewState) -> str:
-    import tomli_w
+def _table_values(entry: ReviewEntry) -> dict[str, Any]:
+    """The entry as the review file holds it: key order of ReviewEntry, empty values left out."""
+    values: dict[str, Any] = {}
+    for key in _KEY_ORDER:
+        value = getattr(entry, key)
+        if value is None or (key in ("title", "updated_at", "abstract_sha") and value == ""):
+            continue
+        values[key] = list(value) if isinstance(value, tuple) else value
+    return values
 
-    doc: dict[str, dict[str, Any]] = {}
+
+def dump_review(state: ReviewState, previous: str | None = None) -> str:
+    """The review file for ``state``. ``previous``: the file as it is (None: a new file). It is edited in
+    place (tomlkit): only values that differ are rewritten, so an editor's comments, blank lines and
+    formatting stay; a new paper's table goes at the end."""
+    import tomlkit
+    from tomlkit.items import Table
+
+    doc = tomlkit.parse(previous if previous is not None else _header(state.date))
     for pid, entry in state.entries.items():
-        table: dict[str, Any] = {}
-        for key in _KEY_ORDER:
-            value = getattr(entry, key)
-            if value is None or (key in ("title", "updated_at", "abstract_sha") and value == ""):
-                continue
-            table[key] = list(value) if isinstance(value, tuple) else value
-        doc[pid] = table
-    return _header(state.date) + tomli_w.dumps(doc)
+        values = _table_values(entry)
+        table = doc.get(pid)
+        if not isinstance(table, Table):
+            table = tomlkit.table()
+            for key, value in values.items():
+                table.add(key, value)
+            if pid in doc:
+                doc[pid] = table
+            else:
+                doc.add(pid, table)
+            continue
+        for key in [k for k in table if k not in values]:
+            del table[key]
+        for key, value in values.items():
+            if key not in table or table[key].unwrap() != value:
+                table[key] = value
+    return tomlkit.dumps(doc)
 
 
 def load_review(layout: Layout, day: dt.date, vocab: Vocabulary | None = None) -> ReviewState | None:
@@ -241,9 +217,8 @@ def parse_review(text: str, day: dt.date, *, path: Path, vocab: Vocabulary | Non
     entries: dict[str, ReviewEntry] = {}
     for pid, table in raw.items():
         if not isinstance(table, dict):
-            raise BrokenFileError(
-                day, path, f'{pid!r} must be a table ["<paper id>"]', kind="review file", line=_line_of(text, None, pid)
-            )
+            line = toml_line(text, None, pid) or 1
+            raise BrokenFileError(day, path, f'{pid!r} must be a table ["<paper id>"]', kind="review file", line=line)
         entries[pid] = _entry_from_table(pid, table, text, day, path, vocab)
     return ReviewState(date=day, entries=entries)
 
@@ -252,26 +227,12 @@ def _entry_from_table(
     pid: str, table: dict[str, Any], text: str, day: dt.date, path: Path, vocab: Vocabulary
 ) -> ReviewEntry:
     def fail(key: str | None, problem: str) -> BrokenFileError:
-        return BrokenFileError(day, path, problem, kind="review file", line=_line_of(text, pid, key), paper=pid)
+        return BrokenFileError(day, path, problem, kind="review file", line=toml_line(text, pid, key) or 1, paper=pid)
 
-    unknown = sorted(set(table) - set(_KEY_ORDER))
-    if unknown:
-        raise fail(unknown[0], f"unknown key {unknown[0]!r} (known: {', '.join(_KEY_ORDER)})")
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key in ("status", "previous_status"):
-            if value not in STATUSES:
-                raise fail(key, f"unknown {key} {value!r} (use one of: {', '.join(STATUSES)})")
-        elif key in _STR_KEYS:
-            if not isinstance(value, str):
-                raise fail(key, f"{key} must be a string")
-        elif key in _LIST_KEYS:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise fail(key, f"{key} must be a list of strings")
-            value = tuple(value)
-        values[key] = value
-    if "status" not in values:
-        raise fail(None, f"no status (use one of: {', '.join(STATUSES)})")
+    try:
+        values = check(table, _ENTRY_SPEC, required=("status",))
+    except CheckError as exc:
+        raise fail(exc.key, str(exc)) from None
     # Set only by paper-digest: "flagged" with the reason the model's answer failed, "vanished" with the
     # status to restore. Set by hand they would silently turn back into "pending" at the next merge.
     if values["status"] == "flagged" and values.get("flag_reason") is None:
@@ -292,30 +253,6 @@ def _entry_from_table(
     return ReviewEntry(**values)
 
 
-_HEADER = re.compile(r"^\s*\[(?!\[)")
-_KEY = re.compile(r"""^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
-
-
-def _line_of(text: str, pid: str | None, key: str | None) -> int:
-    """1-based line of ``key`` in table ``pid`` (a top-level key when pid is None), else the line of the
-    table's header, else 1. Best effort: it only points the editor at the right place."""
-    section: str | None = None
-    header_line = 0
-    for n, line in enumerate(text.splitlines(), 1):
-        if _HEADER.match(line):
-            try:
-                section = next(iter(tomllib.loads(line)), None)
-            except (tomllib.TOMLDecodeError, RecursionError):
-                section = None
-            if pid is not None and section == pid and not header_line:
-                header_line = n
-            continue
-        m = _KEY.match(line)
-        if m and key is not None and section == pid and next(g for g in m.groups() if g is not None) == key:
-            return n
-    return header_line or 1
-
-
 # -- the day as one unit ------------------------------------------------------------------------------
 
 
@@ -329,8 +266,8 @@ class Day:
     vocab: Vocabulary
     overview_ids: tuple[str, ...]  # the papers the snapshot's overview was written from
     overview_fp: str  # their overview_fingerprint
-    parsed: ReviewState | None  # the review file as read (None: no file yet)
     review_bytes: bytes | None  # its bytes as read: a hand save since then is never overwritten
+    as_read: ReviewState | None = None  # the review file's state as read (None: no file yet)
     snapshot_bytes: bytes | None = None  # the snapshot's bytes as read (None: a run's, not yet written)
 
     @property
@@ -363,10 +300,10 @@ def open_day(layout: Layout, day: dt.date) -> Day:
     return Day(
         digest=digest,
         state=merge_review(parsed, digest),
+        as_read=parsed,
         vocab=vocab,
         overview_ids=overview_ids,
         overview_fp=overview_fp,
-        parsed=parsed,
         review_bytes=review_bytes,
         snapshot_bytes=snapshot_bytes,
     )
@@ -390,9 +327,9 @@ def commit(
     remove: Sequence[Path] = (),
 ) -> str:
     """Render everything first (a render failure writes nothing), then write snapshot, state, draft and
-    ``extra`` (and remove ``remove``) as one change (agent.fsutil.write_files: all or none). Call under the
-    lock, with ``day`` as read under it: the review file is left alone when its state is unchanged (its
-    comments survive), and nothing is written if someone saved it since it was read (FileChangedError).
+    ``extra`` (and remove ``remove``) as one change (agent.fsutil.write_files: all or none; a file whose bytes
+    are unchanged is left alone). Call under the lock, with ``day`` as read under it: nothing is written if
+    someone saved the review file since it was read (FileChangedError).
     Returns the version of the day's files as written (``Day.version`` of the next open_day)."""
     date = day.date
     state_file = layout.review(date)
@@ -402,8 +339,11 @@ def commit(
         text = dump_snapshot(day.digest, day.overview_ids, day.overview_fp)
         files.append((layout.snapshot(date), text))
         snapshot_bytes = text.encode("utf-8")
-    if day.parsed is None or list(day.parsed.entries.items()) != list(day.state.entries.items()):
-        text = dump_review(day.state)
+    # An unchanged state leaves the file alone without rendering it: a warm nightly run then does not pay
+    # for importing tomlkit (~25 ms). A changed one is edited in place, comments and formatting kept.
+    if day.as_read is None or list(day.as_read.entries.items()) != list(day.state.entries.items()):
+        previous = day.review_bytes.decode("utf-8") if day.review_bytes is not None else None
+        text = dump_review(day.state, previous)
         files.append((state_file, text))
         review_bytes = text.encode("utf-8")
     if draft:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
+from agent.checks import CheckError, Kind, check, toml_line
 from agent.errors import ConfigError
 from agent.prompts import PROMPTS_DIR
 
@@ -29,7 +30,7 @@ MAX_TAGS = 3  # tags per paper, at most: the model's, the keyword rules' and an 
 
 # Names go unquoted into YAML front matter and inside Markdown code spans, so they stay plain words.
 _NAME_RE = re.compile(r"^[^\W_][\w ./+-]*$")
-_TAG_KEYS = {"name", "description", "aliases", "keywords"}
+_TAG_SPEC: dict[str, Kind] = {"name": "str", "description": "str", "aliases": "strs", "keywords": "strs"}
 
 
 @dataclass(frozen=True)
@@ -151,26 +152,26 @@ def _parse_vocabulary(path: Path, text: str) -> Vocabulary:
     if set(raw) - {"tag"} or not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: expected only [[tag]] tables, at least one; fix the file.")
     tags = []
-    for i, entry in enumerate(entries, 1):
-        label = entry.get("name", f"#{i}") if isinstance(entry, dict) else f"#{i}"
-        where = f"{path}: tag {label!r}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a [[tag]] table.")
-        unknown = sorted(set(entry) - _TAG_KEYS)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_TAG_KEYS))}."
+    for i, entry in enumerate(entries):
+        label = entry.get("name", f"#{i + 1}") if isinstance(entry, dict) else f"#{i + 1}"
+        try:
+            values = check(entry, _TAG_SPEC, required=("name",), what="a [[tag]] table")
+            if not values["name"].strip():
+                raise CheckError("name", "name is missing")
+        except CheckError as exc:
+            problem = "needs a non-empty name" if str(exc) == "name is missing" else str(exc)
+            line = toml_line(text, ("tag", i), exc.key)
+            at = f"{path} line {line}" if line else str(path)
+            raise ConfigError(f"{at}: tag {label!r}: {problem}; fix the file.") from None
+        name = values["name"]
+        tags.append(
+            Tag(
+                name=name,
+                aliases=values.get("aliases", ()),
+                keywords=values.get("keywords", ()),
+                description=values.get("description", ""),
             )
-        name, description = entry.get("name"), entry.get("description", "")
-        aliases, keywords = entry.get("aliases", []), entry.get("keywords", [])
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: needs a non-empty name.")
-        if not isinstance(description, str):
-            raise ConfigError(f"{where}: description must be a string.")
-        for field_name, values in (("aliases", aliases), ("keywords", keywords)):
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise ConfigError(f"{where}: {field_name} must be a list of strings.")
-        tags.append(Tag(name=name, aliases=tuple(aliases), keywords=tuple(keywords), description=description))
+        )
     return Vocabulary(tags, source=str(path))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import multiprocessing
 import os
 from dataclasses import replace
@@ -562,17 +563,24 @@ def test_a_hand_save_while_the_lock_is_held_is_not_lost(
     assert after == before  # snapshot and draft as they were, no temporary files
 
 
-def test_a_rerun_that_changes_nothing_keeps_the_editors_comments(out: Path) -> None:
+def test_the_editors_comments_and_formatting_survive_every_rewrite(out: Path) -> None:
     path = Layout(out).review(DAY)
     text = path.read_text(encoding="utf-8").replace('["2606.00002"]\n', '# 저자에게 확인 중\n["2606.00002"]\n')
+    text = text.replace('["2606.00003"]\nstatus = "pending"', '["2606.00003"]\nstatus = "pending"   # 내일 다시')
+    text += "\n# 파일 끝 메모\n"
     path.write_text(text, encoding="utf-8")
     record_run(Layout(out), make_digest(), make_cfg(out).post)  # a re-run of a cached day
     assert path.read_text(encoding="utf-8") == text
 
-    approve(Layout(out), DAY, make_cfg(out), "2606.00002")  # a change: the file is rewritten, as its header says
+    approve(Layout(out), DAY, make_cfg(out), "2606.00002")  # a change: only that value is rewritten
+    edit(Layout(out), DAY, make_cfg(out), "2606.00001", summary=EDIT)
     rewritten = path.read_text(encoding="utf-8")
-    assert "# 저자에게 확인 중" not in rewritten
-    assert "# Comments survive while paper-digest has nothing to change here; when it writes a change" in rewritten
+    for comment in ("# 저자에게 확인 중\n", 'status = "pending"   # 내일 다시\n', "# 파일 끝 메모\n"):
+        assert comment in rewritten
+    assert "# Comments and formatting survive" in rewritten
+    assert statuses(out)["2606.00002"] == "approved" and statuses(out)["2606.00001"] == "edited"
+    changed = [line for line in difflib.ndiff(text.splitlines(), rewritten.splitlines()) if line[:1] in "+-"]
+    assert all(any(k in line for k in ("status", "updated_at", "summary", "abstract_sha")) for line in changed)
 
 
 def test_the_header_says_how_to_clear_needs_review(out: Path) -> None:
@@ -611,7 +619,7 @@ DAMAGES = {
     "title null": (lambda s: s["papers"][1].update(title=None), "paper 2606.00002: title must be a string, not null"),
     "upvotes a string": (
         lambda s: s["papers"][0].update(upvotes="12"),
-        "paper 2606.00001: upvotes must be an integer, not a string",
+        "paper 2606.00001: upvotes must be a whole number, not a string",
     ),
     "abstract missing": (lambda s: s["papers"][2].pop("abstract"), "paper 2606.00003: abstract is missing"),
     "authors a string": (
@@ -632,7 +640,7 @@ DAMAGES = {
         "paper 2606.00003: enrichment: unknown status 'done'",
     ),
     "papers missing": (lambda s: s.pop("papers"), "papers is missing"),
-    "total a string": (lambda s: s.update(total="4"), "total must be an integer, not a string"),
+    "total a string": (lambda s: s.update(total="4"), "total must be a whole number, not a string"),
 }
 
 
