@@ -92,6 +92,13 @@ def test_days_lists_each_date_with_its_counts(client: TestClient) -> None:
     assert re.search(r'<td class="n pending">3</td>\s*<td class="n flagged">1</td>', page)
 
 
+def test_a_day_with_a_broken_review_file_is_listed_with_the_problem(client: TestClient, out: Path) -> None:
+    Layout(out).review(DAY).write_text('["2606.00001"]\nstatus = "maybe"\n', encoding="utf-8")
+    page = client.get("/").text
+    assert re.search(r'<td colspan="6" class="problem">[^<]*line 2[^<]*maybe', page)
+    assert "line 2" in client.get(f"/day/{D}").text
+
+
 def test_day_page_shows_each_paper_in_rank_order_with_what_the_editor_needs(client: TestClient) -> None:
     page = client.get(f"/day/{D}").text
     assert [page.index(f'id="p-{pid}"') for pid in IDS] == sorted(page.index(f'id="p-{pid}"') for pid in IDS)

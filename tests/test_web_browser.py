@@ -1,8 +1,9 @@
 """The review desk end to end in a real browser: Debian's chromium driven by Playwright, one launch.
 
-`paper-digest serve --blog` runs as a subprocess over a fixture day; an editor (no JavaScript) rejects the
-hostile paper with a plain form, then (with JavaScript) fixes the flagged paper's line by typing Korean,
-toggles its tags, approves the rest with the keyboard and publishes. The post file is checked, and a
+`paper-digest serve --blog` runs as a subprocess over a fixture day, its LLM the local fake
+(tests/fake_openai.py); an editor (no JavaScript) rejects the hostile paper with a plain form, then (with
+JavaScript) fixes the flagged paper's line by typing Korean, toggles its tags, regenerates one paper with a
+note, approves the rest with the keyboard and publishes. The post file is checked, and a
 screenshot of the day page is kept in tests/artifacts/ (git-ignored).
 """
 
@@ -17,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import fake_openai
 import pytest
 from clirun import cli_argv, cli_env
 from webday import ALPHA, BETA, DAY, HOSTILE_TITLE, IDS
@@ -29,6 +31,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 D = DAY.isoformat()
 FIXED = "Delta는 언어 모델의 수학 추론을 돕도록 보상을 다시 설계하는 방법이다."
+REGENERATED = "Beta는 수학 추론을 돕도록 언어 모델의 보상을 새로 설계하는 방법이다."
+NOTE = "보상 설계를 먼저 말해 주세요"
 
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)", allow_module_level=True)
@@ -47,16 +51,24 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def llm() -> Iterator[fake_openai.FakeOpenAI]:
+    answer = {"summary": REGENERATED, "tags": ["수학", "강화학습"], "new_keywords": []}
+    with fake_openai.FakeOpenAI(fake_openai.constant(answer)) as server:
+        yield server
+
+
+@pytest.fixture
+def desk(tmp_path: Path, llm: fake_openai.FakeOpenAI) -> Iterator[tuple[str, Path]]:
     """``(base URL, blog dir)`` of a running ``serve`` over the fixture day, blog layout."""
     from webday import make_digest
 
     blog = tmp_path / "blog"
     record_run(Layout(blog, blog=True), make_digest(), Config().post)
     port = free_port()
+    argv = ["serve", "--blog", str(blog), "--port", str(port), "--cache-dir", str(tmp_path / "cache")]
     proc = subprocess.Popen(
-        cli_argv(["serve", "--blog", str(blog), "--port", str(port)]),
-        env=cli_env(),
+        cli_argv(argv),
+        env=cli_env(OPENAI_API_KEY="sk-test-dummy", OPENAI_BASE_URL=llm.base_url),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -83,7 +95,9 @@ def desk(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             proc.kill()
 
 
-def test_a_whole_day_reviewed_and_published_in_chromium(desk: tuple[str, Path]) -> None:
+def test_a_whole_day_reviewed_and_published_in_chromium(
+    desk: tuple[str, Path], llm: fake_openai.FakeOpenAI
+) -> None:
     base, blog = desk
     args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     with sync_api.sync_playwright() as pw:
@@ -126,6 +140,14 @@ def test_a_whole_day_reviewed_and_published_in_chromium(desk: tuple[str, Path]) 
             page.wait_for_url(f"**/day/{D}?done=edit*")
             assert page.locator(sel(IDS[3], ".badge")).inner_text() == "edited"
 
+            # Regenerate with a note: the LLM is asked again, the new line comes back pending.
+            beta = page.locator(sel(IDS[1]))
+            beta.get_by_placeholder("모델에게 줄 메모 (선택)").fill(NOTE)
+            beta.get_by_role("button", name="다시 생성").click()
+            page.wait_for_url(f"**/day/{D}?done=regenerate*")
+            assert page.locator(sel(IDS[1], "textarea")).input_value() == REGENERATED
+            assert len(llm.requests) == 1 and NOTE in llm.requests[0].last_user
+
             # Keyboard: the page starts on the first open card; j/k move, a approves and lands on the next.
             page.goto(f"{base}/day/{D}")
             assert page.locator("article.card.current").get_attribute("id") == f"p-{IDS[0]}"
@@ -151,7 +173,7 @@ def test_a_whole_day_reviewed_and_published_in_chromium(desk: tuple[str, Path]) 
 
     layout = Layout(blog, blog=True)
     post = layout.post(DAY).read_text(encoding="utf-8")
-    assert FIXED in post and ALPHA in post and BETA in post
+    assert FIXED in post and ALPHA in post and REGENERATED in post and BETA not in post
     assert "   - 태그: `수학`, `강화학습`" in post
     assert "prompt injection" not in post  # the rejected paper
     assert layout.data_file(DAY).exists()
