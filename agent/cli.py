@@ -34,6 +34,7 @@ from agent.errors import (
     FileChangedError,
     Interrupted,
     LockedError,
+    MissingCredentials,
     NoRunError,
     PaperChangedError,
     PublishRefused,
@@ -117,6 +118,7 @@ class Given:
     blog_layout: bool = False  # the day's files are in a blog (from --blog, the environment or the file)
     again: str = "try again"  # what to do after fixing a write problem
     report: bool = False  # run --report was given
+    no_llm: bool = False  # the command has --no-llm (run; review --regenerate has not)
     where: str | None = None  # what to check after a write problem, when not --out/--blog
 
     def opts(self) -> str:
@@ -166,6 +168,8 @@ def describe(exc: DigestError, given: Given | None = None) -> str:
         return f"{exc}; check {g.place}."
     if isinstance(exc, LockedError) and not exc.held:
         return f"{exc}; if no paper-digest process is running, remove it and run again."
+    if isinstance(exc, MissingCredentials):
+        return f"{exc}{', or pass --no-llm' if g.no_llm else ''}."
     if isinstance(exc, SourceFileError):
         return f"{exc}; check --source."
     if isinstance(exc, SourceDateError):
@@ -387,10 +391,10 @@ def run(
     from agent.pipeline import RunOptions, run_digest, with_overrides
 
     _setup_logging(verbose)
-    given = Given(out, blog, config, blog is not None, "run again", report is not None)
+    given = Given(out, blog, config, blog is not None, "run again", report is not None, no_llm=True)
     try:
         cfg = _load(config, out, cache_dir, blog)
-        given = Given(out, blog, config, cfg.blog_dir is not None, "run again", report is not None)
+        given = Given(out, blog, config, cfg.blog_dir is not None, "run again", report is not None, no_llm=True)
         cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
         day = None if date is None and source is not None else _parse_date(date, cfg.post.timezone)
         opts = RunOptions(

@@ -4,6 +4,7 @@ to do, with the options they gave) and the exit code (``exit_code``).
 
 DigestError                   base
 ├── ConfigError (2)           bad flags, config file, missing credentials
+│   ├── MissingCredentials (2) no LLM key or base URL in the environment
 │   ├── ReportClashError (2)  the report path is one of the day's own files
 │   └── SourceDateError (2)   a source file lists another day than the one asked
 ├── SourceError (1)           the HF API or a source file could not give a valid day
@@ -44,6 +45,10 @@ class DigestError(Exception):
 
 class ConfigError(DigestError):
     exit_code = 2
+
+
+class MissingCredentials(ConfigError):
+    """No LLM endpoint configured (neither OPENAI_API_KEY nor OPENAI_BASE_URL)."""
 
 
 class ReportClashError(ConfigError):

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from agent.errors import ConfigError, LLMError
+from agent.errors import ConfigError, LLMError, MissingCredentials
 
 if TYPE_CHECKING:
     import httpx2
@@ -171,12 +171,10 @@ class ChatClient(Protocol):
 
 
 def check_credentials(env: Mapping[str, str] | None = None) -> None:
-    """ConfigError unless a key or a base URL (Ollama/vLLM need no key) is set; cheap, imports no SDK."""
+    """MissingCredentials unless a key or a base URL (Ollama/vLLM need no key) is set; cheap, imports no SDK."""
     env = os.environ if env is None else env
     if not env.get("OPENAI_API_KEY") and not env.get("OPENAI_BASE_URL"):
-        raise ConfigError(
-            "no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM), or pass --no-llm."
-        )
+        raise MissingCredentials("no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM)")
 
 
 def base_url(env: Mapping[str, str] | None = None) -> str:

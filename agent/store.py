@@ -74,13 +74,9 @@ def _checked(raw: object, spec: Mapping[str, Kind], required: Sequence[str]) -> 
     return check(raw, spec, required=required, unknown_ok=True, what="an object")
 
 
-def read_snapshot(layout: Layout, day: dt.date) -> tuple[Digest, tuple[str, ...], str]:
-    """The snapshot's digest, the ids its overview was written from and their overview_fingerprint.
-    ReviewError naming the file (and the paper) when it is missing or damaged."""
-    return _read_snapshot(layout, day)[0]
-
-
-def _read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[str, ...], str], bytes]:
+def read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[str, ...], str], bytes]:
+    """The snapshot's digest, the ids its overview was written from and their overview_fingerprint, and
+    the file's bytes. NoRunError when it is missing, BrokenFileError naming the paper when it is damaged."""
     path = layout.snapshot(day)
     try:
         data = path.read_bytes()
@@ -295,7 +291,7 @@ def open_day(layout: Layout, day: dt.date) -> Day:
     from agent.vocab import load_vocabulary
 
     vocab = load_vocabulary()
-    (digest, overview_ids, overview_fp), snapshot_bytes = _read_snapshot(layout, day)
+    (digest, overview_ids, overview_fp), snapshot_bytes = read_snapshot(layout, day)
     parsed, review_bytes = read_review(layout, day, vocab)
     return Day(
         digest=digest,

@@ -20,7 +20,7 @@ from agent.publish import publish
 from agent.render import fallback_overview
 from agent.review import approve, edit, regenerate, reject
 from agent.state import effective_digest
-from agent.store import load_review, read_snapshot
+from agent.store import load_review, open_day
 
 POST = f"_posts/{DAY}-hf-daily-papers.md"
 PAPERS_ABSTRACT_BETA = ABSTRACT.format(name="Beta")
@@ -200,7 +200,7 @@ def test_the_llm_overview_is_kept_only_while_the_post_lists_the_papers_it_was_wr
 
     reject(Layout(out), DAY, cfg, "2606.00002")
     post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
-    final = effective_digest(read_snapshot(Layout(out), DAY)[0], load_review(Layout(out), DAY), final=True)  # type: ignore[arg-type]
+    final = effective_digest(open_day(Layout(out), DAY).digest, load_review(Layout(out), DAY), final=True)  # type: ignore[arg-type]
     assert description(post) == fallback_overview(final) != llm_overview
     assert f"\n{llm_overview}\n" not in post and "총 **2개**" in post
     assert llm_overview not in draft(out).read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from agent.pipeline import record_run
 from agent.publish import day_blockers
 from agent.review import ReviewResult, approve, edit, open_day, regenerate, reject, rows_of
 from agent.state import NEEDS_REVIEW_REASON, effective_digest, merge_review
-from agent.store import load_review, read_snapshot
+from agent.store import load_review
 
 DAY = dt.date(2026, 6, 12)
 ABSTRACT = (
@@ -109,7 +109,7 @@ def out(tmp_path: Path) -> Path:
 
 
 def test_first_run_writes_snapshot_state_and_draft(out: Path) -> None:
-    assert read_snapshot(Layout(out), DAY)[0] == make_digest()
+    assert open_day(Layout(out), DAY).digest == make_digest()
     assert statuses(out) == {
         "2606.00001": "pending",
         "2606.00002": "pending",
@@ -370,7 +370,7 @@ def test_regenerate_through_the_real_enricher_sends_the_note(out: Path, tmp_path
         )
         try:
             msg = said(regenerate(Layout(out), DAY, cfg, "2606.00001", note=note, enricher=enricher))
-            paper = read_snapshot(Layout(out), DAY)[0].items[0].paper
+            paper = open_day(Layout(out), DAY).digest.items[0].paper
             cached = enricher.cache.get(enricher.summary_key(paper, note))
             plain = enricher.cache.get(enricher.summary_key(paper))
         finally:

@@ -212,3 +212,13 @@ def test_publish_says_replaced_or_unchanged(cli, out: Path) -> None:
     assert "(unchanged" in cli(*args).output
     lay.post(DAY).write_text("hand edit\n", encoding="utf-8")
     assert "(replaced" in cli(*args).output
+
+
+def test_regenerate_without_credentials_does_not_suggest_no_llm(cli, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    _demo(cli, out)
+    pid = open_day(Layout(out), DAY.replace(month=2, day=13)).digest.items[0].paper.id
+    result = cli("review", "2026-02-13", "--out", str(out), "--regenerate", pid)
+    assert result.exit_code == 2
+    assert "error: no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM)." in result.output
+    assert "--no-llm" not in result.output
