@@ -14,6 +14,7 @@ endpoint failed during the run (unreachable, or the circuit breaker opened) — 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import shlex
@@ -47,6 +48,7 @@ from agent.errors import (
 )
 
 if TYPE_CHECKING:
+    from agent.eval import EvalReport, VersionStats
     from agent.publish import Blocker, PublishResult
     from agent.review import ReviewResult, ReviewRow
 
@@ -516,6 +518,93 @@ def publish(
     except DigestError as exc:
         _fail(exc, given)
     typer.echo(publish_message(result))
+
+
+@app.command("eval")
+def eval_(
+    dates: Annotated[
+        list[str], typer.Argument(metavar="DATE", help="Drafted or published days, YYYY-MM-DD.", show_default=False)
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")] = False,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--compare",
+            help="Two prompt versions (prefixes as the table prints them) side by side over the same papers, "
+            "from the LLM cache.",
+            show_default=False,
+        ),
+    ] = None,
+    out: OutOpt = None,
+    blog: BlogOpt = None,
+    cache_dir: CacheDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """How the model's answers fared per prompt version: checks passed, problems, and editors' changes."""
+    from agent.eval import evaluate
+    from agent.layout import layout_for
+
+    given = Given(out=out, blog=blog, config=config, blog_layout=blog is not None)
+    try:
+        cfg = _load(config, out, cache_dir, blog)
+        given = Given(out, blog, config, cfg.blog_dir is not None)
+        days = [_parse_date(d, cfg.post.timezone, name="DATE") for d in dates]
+        report = evaluate(layout_for(cfg), days, compare=compare, cfg=cfg)
+    except DigestError as exc:
+        _fail(exc, given)
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if json_out else eval_table(report))
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def eval_table(report: EvalReport) -> str:
+    """The eval report for a terminal: one column per prompt version."""
+    from agent.eval import short
+
+    def pct(n: int, of: int) -> str:
+        return f"{n} ({n / of:.0%})" if of else str(n)
+
+    def table(stats: Sequence[VersionStats]) -> list[str]:
+        rows: list[tuple[str, list[str]]] = [
+            ("papers asked", [str(v.papers) for v in stats]),
+            ("passed first time", [pct(v.first_pass, v.papers) for v in stats]),
+            ("passed after repair", [pct(v.after_repair, v.papers) for v in stats]),
+            ("flagged", [pct(v.flagged, v.papers) for v in stats]),
+            ("not answered", [str(v.not_answered) for v in stats]),
+        ]
+        found = {c for v in stats for c in v.first_problems}
+        classes = sorted(found, key=lambda c: -sum(v.first_problems[c] for v in stats))
+        rows += [(f"  problem: {c}", [str(v.first_problems[c]) for v in stats]) for c in classes]
+        if any(v.reviewed or v.rejected for v in stats):
+            rows += [
+                ("reviewed by an editor", [str(v.reviewed) for v in stats]),
+                ("lines edited", [pct(v.edited, v.reviewed) for v in stats]),
+                ("mean chars changed", [_fmt(v.mean_distance, ".1f") for v in stats]),
+                ("  per char of the line", [_fmt(v.relative_distance, ".0%") for v in stats]),
+                ("tags changed", [pct(v.tags_changed, v.reviewed) for v in stats]),
+                ("rejected", [str(v.rejected) for v in stats]),
+            ]
+        head = ["prompt version", *(short(v.version) for v in stats)]
+        width = max(len(head[0]), *(len(name) for name, _ in rows))
+        cols = [max(len(head[i + 1]), *(len(vals[i]) for _, vals in rows)) for i in range(len(stats))]
+        lines = ["  ".join([head[0].ljust(width), *(h.rjust(w) for h, w in zip(head[1:], cols, strict=True))])]
+        for name, vals in rows:
+            lines.append("  ".join([name.ljust(width), *(x.rjust(w) for x, w in zip(vals, cols, strict=True))]))
+        return lines
+
+    lines = [f"eval of {', '.join(d.isoformat() for d in report.dates)}", ""]
+    lines += table(report.versions) if report.versions else ["no LLM answers on these days"]
+    if report.compared is not None:
+        lines += [
+            "",
+            f"compared over the same {report.compared_papers} papers (LLM cache); "
+            f"{report.differing_lines} got a different line",
+        ]
+        if report.compared_papers:
+            lines += table(report.compared)
+    return "\n".join(lines)
 
 
 @app.command()

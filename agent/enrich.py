@@ -132,7 +132,9 @@ def reply_char_limit(cfg: LLMConfig) -> int:
     return 4 * (cfg.summary_max_chars + MAX_TAGS * 20 + MAX_NEW_KEYWORDS * MAX_KEYWORD_CHARS + 60)
 
 
-_ENRICHMENT_FIELDS = {"status", "origin", "summary", "tags", "new_keywords", "flag_reason"}
+_ENRICHMENT_FIELDS = {
+    "status", "origin", "summary", "tags", "new_keywords", "flag_reason", "prompt_version", "repair_problems"
+}  # fmt: skip
 _STATUSES = {"summarized", "flagged"}
 
 
@@ -154,6 +156,11 @@ def cached_enrichment(row: Any, vocab: Vocabulary) -> Enrichment | None:
     if not all(isinstance(v, list) and all(isinstance(t, str) for t in v) for v in (tags, keywords)):
         return None
     if len(tags) > MAX_TAGS or any(vocab.canonical(t) != t for t in tags):
+        return None
+    version, problems = e.get("prompt_version"), e.get("repair_problems", [])
+    if not (version is None or isinstance(version, str)) or not (
+        isinstance(problems, list) and all(isinstance(p, str) for p in problems)
+    ):
         return None
     if status == "summarized" and (not summary or not summary.strip() or reason is not None):
         return None
@@ -333,12 +340,14 @@ class Enricher:
         if reply is None:
             return self._unasked(paper, self._budget_flag())
         verdict, answer = self._check(reply, paper)
+        first_problems: tuple[str, ...] = ()  # recorded for `paper-digest eval`
         if not verdict.ok and _declined(answer):
             # The prompt tells the model to leave the summary empty when the abstract says nothing checkable:
             # that is an answer for the editor, not a mistake to repair.
             verdict = replace(verdict, problems=("모델이 초록에서 요약할 내용을 찾지 못함 (편집자 확인 필요)",))
         elif not verdict.ok:
             log.info("%s: repairing answer (%s)", paper.id, "; ".join(verdict.problems))
+            first_problems = verdict.problems
             quoted = reply.text[: reply_char_limit(self.cfg)]  # an over-long reply is not sent back whole
             fix = repair_messages(messages, quoted, verdict.problems, prompts_dir=self.prompts_dir)
             repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}", tokens)
@@ -354,6 +363,8 @@ class Enricher:
                 summary=verdict.summary,
                 tags=verdict.tags,
                 new_keywords=verdict.new_keywords,
+                prompt_version=self.version,
+                repair_problems=first_problems,
             )
         else:
             # The model's text stays for the editor (draft and review table show it beside the reason);
@@ -365,6 +376,8 @@ class Enricher:
                 tags=verdict.tags or self.vocab.match_keywords(paper.title, paper.abstract),
                 new_keywords=verdict.new_keywords,
                 flag_reason="검증 실패: " + "; ".join(verdict.problems),
+                prompt_version=self.version,
+                repair_problems=first_problems,
             )
         # Validated and validation-flagged answers are both final for this key: cache them.
         self.cache.set(key, {"enrichment": result.to_json(), "model": self.cfg.model})

@@ -61,11 +61,16 @@ class Enrichment:
     tags: tuple[str, ...] = ()  # canonical vocabulary names, main field first
     new_keywords: tuple[str, ...] = ()  # model suggestions for the editor, never published as tags
     flag_reason: str | None = None
+    # For `paper-digest eval`: the prompt version the answer was written with, and the problems of the model's
+    # first answer when it was sent back for one repair (empty: it passed the first time, or was not checked).
+    prompt_version: str | None = None
+    repair_problems: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["tags"] = list(self.tags)
         d["new_keywords"] = list(self.new_keywords)
+        d["repair_problems"] = list(self.repair_problems)
         return d
 
     @classmethod
@@ -77,6 +82,8 @@ class Enrichment:
             tags=tuple(d.get("tags") or ()),
             new_keywords=tuple(d.get("new_keywords") or ()),
             flag_reason=d.get("flag_reason"),
+            prompt_version=d.get("prompt_version"),
+            repair_problems=tuple(d.get("repair_problems") or ()),
         )
 
 

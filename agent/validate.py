@@ -845,3 +845,28 @@ def validate_overview(text: str, *, max_sentences: int = 2) -> list[str]:
     if stray:
         problems.append(f"논문 수 외의 숫자가 있음 ({', '.join(stray)}): 'N편' 같은 개수만 쓸 것")
     return problems
+
+
+# -- problem classes (for `paper-digest eval`) --------------------------------------------------------------
+
+# The first words of each problem this module writes, and the class they belong to. Order matters: the first
+# match wins ("초록이 주장하지 않는 '최초'" before the generic number checks).
+_PROBLEM_CLASSES = (
+    ("응답에서 완결된 JSON", "format"), ("summary 필드", "format"), ("tags가 문자열", "format"),
+    ("요약이 비어", "empty"), ("모델이 초록에서", "declined"), ("줄바꿈", "newline"),
+    ("한국어 문장이 아님", "not_korean"), ("너무 짧음", "length"), ("너무 김", "length"),
+    ("URL", "markup"), ("Markdown", "markup"), ("HTML", "markup"), ("이모지", "markup"),
+    ("요약 전체를 따옴표", "quotes"), ("따옴표가 있음", "quotes"), ("보이지 않는 제어", "control"),
+    ("요약이 아니라 지시문", "not_a_summary"), ("두 문장 이상", "two_sentences"), ("두 문장을 쉼표", "comma_splice"),
+    ("해라체", "register"), ("합니다체", "register"), ("불필요한 주어", "filler"), ("과장 표현", "hype"),
+    ("초록이 주장하지 않는 최고", "sota"), ("초록에 없는 '최첨단'", "sota"), ("초록이 주장하지 않는", "first"),
+    ("번역투", "translationese"), ("'…를 통해'", "translationese"), ("띄어쓰기", "spacing"),
+    ("초록에 없는 영어 구절", "english"), ("초록에 없는 숫자", "number"), ("숫자의 단위", "unit"),
+    ("어휘집에 없는 태그", "tags"), ("태그가 없음", "tags"),
+)  # fmt: skip
+
+
+def problem_class(problem: str) -> str:
+    """The class of one problem this module reported ("number", "unit", "sota", …; "other" if unknown)."""
+    text = problem.strip()
+    return next((name for prefix, name in _PROBLEM_CLASSES if text.startswith(prefix)), "other")
