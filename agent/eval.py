@@ -122,7 +122,7 @@ def evaluate(
     seen_versions: list[str] = []
     for day in days:
         opened = open_day(layout, day)
-        entries = opened.parsed.entries if opened.parsed is not None else {}
+        entries = opened.state.entries  # the review file merged with the snapshot (idempotent)
         for item in opened.digest.items:
             e = item.enrichment
             if e.origin != "llm":
