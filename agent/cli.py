@@ -428,6 +428,55 @@ def run(
         raise typer.Exit(3)
 
 
+def _relative(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (GitHub annotations want that)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _review_format(fmt: str, day: dt.date, rows: Sequence[Any], blockers: Sequence[Any], review_file: Path) -> str:
+    from agent.reviewtable import markdown_table, rows_json
+
+    if fmt == "json":
+        return rows_json(day, rows).rstrip("\n")
+    if blockers:
+        state = "Not publishable yet: " + "; ".join(b.describe() for b in blockers) + "."
+    else:
+        state = "Every paper is reviewed: merging this pull request publishes the day."
+    return (
+        f"### Hugging Face Daily Papers {day}\n\n{state}\n\n{markdown_table(rows)}\n"
+        f"Review by editing `{_relative(review_file)}` in this pull request (`status = \"approved\"`, or your own "
+        f"`summary` / `tags`; `status = \"rejected\"` leaves a paper out), or locally with "
+        f"`paper-digest review {day} --approve ID` / `--edit ID --summary TEXT` / `--reject ID` and push. "
+        "The check on this pull request says what still blocks publishing."
+    )
+
+
+def _annotation(value: str, *, prop: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return value.replace(":", "%3A").replace(",", "%2C") if prop else value
+
+
+def _report_findings(day: dt.date, findings: Sequence[Any]) -> None:
+    """``review --check``: one line per problem (a GitHub annotation under Actions); exit 1 on any."""
+    import os
+
+    actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    for f in findings:
+        path = _relative(f.path)
+        if actions:
+            where = f"file={_annotation(path, prop=True)}" + (f",line={f.line}" if f.line else "")
+            typer.echo(f"::error {where}::{_annotation(f.message)}")
+        else:
+            typer.echo(f"{path}:{f.line}: {f.message}" if f.line else f"{path}: {f.message}")
+    if findings:
+        typer.echo(f"error: {len(findings)} problem(s) would stop `paper-digest publish {day}`.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{day}: the review file is fine and the day would publish.")
+
+
 @app.command()
 def review(
     date: Annotated[str, typer.Argument(help="The post's date, YYYY-MM-DD.", show_default=False)],
@@ -447,6 +496,12 @@ def review(
         str | None, typer.Option("--regenerate", help="Ask the LLM again.", callback=_REVIEW_ACTION)
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="With --regenerate: a note for the LLM.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Print the table as markdown (a pull request body) or json.")
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Check the review file; exit 1 on any problem (annotations under Actions).")
+    ] = False,
     out: OutOpt = None,
     blog: BlogOpt = None,
     cache_dir: CacheDirOpt = None,
@@ -468,6 +523,12 @@ def review(
             raise ConfigError("--note goes with --regenerate ID.")
         if approve is not None and not approve.replace(",", "").strip():
             raise ConfigError("--approve needs a paper id or 'all'.")
+        if (fmt is not None or check) and any(a is not None for a in (approve, reject, edit, regenerate)):
+            raise ConfigError("--format and --check only read: give them without an --approve/--reject/--edit.")
+        if fmt is not None and fmt not in ("markdown", "json"):
+            raise ConfigError(f"--format {fmt!r}: use markdown or json.")
+        if fmt is not None and check:
+            raise ConfigError("give --format or --check, not both.")
         cfg = _load(config, out, cache_dir, blog)
         given = Given(out, blog, config, cfg.blog_dir is not None)
         layout = layout_for(cfg)
@@ -481,6 +542,16 @@ def review(
             result = rv.edit(layout, day, cfg, edit, summary=summary, tags=tags)
         elif regenerate is not None:
             result = rv.regenerate(layout, day, cfg, regenerate, note=note)
+        elif check:
+            from agent.reviewtable import check_day
+
+            findings = check_day(layout, day, cfg)
+        elif fmt is not None:
+            from agent.publish import day_blockers
+
+            opened = rv.open_day(layout, day)
+            rows = rv.rows_of(opened, cfg)
+            table = _review_format(fmt, day, rows, day_blockers(opened, cfg), layout.review(day))
         else:
             from agent.publish import day_blockers
 
@@ -489,7 +560,9 @@ def review(
             table = review_table(day, rv.rows_of(opened, cfg), day_blockers(opened, cfg), layout.review(day), given)
     except DigestError as exc:
         _fail(exc, given)
-    if result is None:
+    if check:
+        _report_findings(day, findings)
+    elif result is None:
         typer.echo(table)
     else:
         typer.echo(review_message(result, given, approved_all=approve is not None and approve.strip() == "all"))
