@@ -48,13 +48,12 @@ from agent.tokens import cost_usd, count_tokens
 from agent.validate import (
     MAX_KEYWORD_CHARS,
     MAX_NEW_KEYWORDS,
-    MAX_TAGS,
     Verdict,
     parse_answer,
     validate_answer,
     validate_overview,
 )
-from agent.vocab import Vocabulary, load_vocabulary
+from agent.vocab import MAX_TAGS, Vocabulary, load_vocabulary
 
 log = logging.getLogger("paper-digest")
 

@@ -189,7 +189,8 @@ def review_rows(layout: Layout, day: dt.date, cfg: Config) -> list[ReviewRow]:
 
 def refresh_draft(layout: Layout, day: dt.date, cfg: Config, *, lock_timeout: float = DEFAULT_TIMEOUT) -> bool:
     """Re-render the draft from the files as they are (say, after a hand edit of the review file); True
-    when it changed. Writes only the draft, and nothing if the review file is saved meanwhile."""
+    when it changed. Writes only the draft, and nothing if the review file is saved meanwhile or there is
+    no draft (publish took it out of the blog's _drafts/: a look at the table does not put it back)."""
     from agent.fsutil import write_files
     from agent.store import render_draft
 
@@ -199,6 +200,8 @@ def refresh_draft(layout: Layout, day: dt.date, cfg: Config, *, lock_timeout: fl
         try:
             if path.read_bytes() == text.encode("utf-8"):
                 return False
+        except FileNotFoundError:
+            return False
         except OSError:
             pass
         write_files([(path, text)], expect={layout.review(day): opened.review_bytes})

@@ -72,6 +72,8 @@ def test_run_review_publish_in_a_blog(cli, tmp_path: Path) -> None:
     result = cli("publish", str(DAY), "--blog", str(blog), "--force")
     assert result.exit_code == 0, result.output
     assert lay.post(DAY).is_file() and not lay.draft(DAY).exists()  # the draft left _drafts/
+    assert cli("review", str(DAY), "--blog", str(blog)).exit_code == 0
+    assert not lay.draft(DAY).exists()  # a look at the table does not put it back
     data = json.loads(lay.data_file(DAY).read_text(encoding="utf-8"))
     assert list(data) == ["date", "crawled_at", "total_papers", "overview_ko", "papers"]
     assert data["date"] == str(DAY) and len(data["papers"]) == data["total_papers"] == 10
