@@ -23,9 +23,10 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest -q --record-mode=none --block-network --allowed-hosts=127.0.0.1,localhost
 
+## make lint: ruff, and mypy --strict (pyproject.toml lists its few exceptions, with reasons)
 lint: $(BIN)/.installed
-	$(BIN)/ruff check agent tests scripts
-	$(BIN)/mypy agent scripts
+	$(BIN)/ruff check agent tests scripts bench
+	$(BIN)/mypy agent scripts bench
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench

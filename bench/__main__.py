@@ -147,7 +147,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 
     from agent.vocab import load_vocabulary
 
-    n, c, latency = args.n, args.concurrency, args.latency
+    n, c, latency = args.n, args.concurrency, float(args.latency)
     answer = answer_fn(load_vocabulary())
     rng = random.Random(args.seed)
     if args.fault_rate > 0:
