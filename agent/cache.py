@@ -32,7 +32,7 @@ from agent.errors import CacheError, ConfigError
 __all__ = ["SCHEMA_VERSION", "KINDS", "AnswerCache", "cache_key", "default_cache_dir", "prompt_version"]
 
 SCHEMA_VERSION: int = 1  # bump when the stored answer's shape changes
-KINDS: Final = frozenset({"summary", "overview", "regenerate"})
+KINDS: Final = frozenset({"summary", "overview", "regenerate", "verify"})  # verify: a --verify verdict
 
 SQLITE_TIMEOUT_S: Final = 30.0
 # Values only: keys are stored as plain strings, so this may change without orphaning old rows.

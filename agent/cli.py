@@ -385,6 +385,10 @@ def run(
         float | None,
         typer.Option("--budget-usd", min=0, help="Stop sending LLM requests once this is spent."),
     ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Ask the LLM whether each validated line is faithful to its abstract."),
+    ] = False,
     cache_dir: CacheDirOpt = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -397,7 +401,7 @@ def run(
     try:
         cfg = _load(config, out, cache_dir, blog)
         given = Given(out, blog, config, cfg.blog_dir is not None, "run again", report is not None, no_llm=True)
-        cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd)
+        cfg = with_overrides(cfg, model=model, concurrency=concurrency, budget_usd=budget_usd, verify=verify or None)
         day = None if date is None and source is not None else _parse_date(date, cfg.post.timezone)
         opts = RunOptions(
             date=day, source=source, force_date=force_date, no_llm=no_llm, report=report,

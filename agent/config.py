@@ -62,6 +62,7 @@ class LLMConfig:
     summary_min_chars: int = 20
     summary_max_chars: int = 120
     budget_usd: float = 0.0  # 0 = no budget
+    verify: bool = False  # ask the LLM once more whether each validated line is faithful to its abstract
     prices: dict[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
 

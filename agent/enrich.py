@@ -122,6 +122,8 @@ def summary_max_tokens(cfg: LLMConfig) -> int:
     return 2 * (cfg.summary_max_chars * 3 // 2 + 3 * 12 + MAX_NEW_KEYWORDS * MAX_KEYWORD_CHARS // 3 + 40)
 
 
+VERIFY_MAX_TOKENS = 300  # {"verdict": …, "reason": one Korean sentence}
+VERIFY_FLAG = "사실 확인 실패: "  # a --verify "no": the reason follows
 OVERVIEW_MAX_TOKENS = 600  # two sentences of 합니다체 and the JSON around them, with a margin
 
 
@@ -321,7 +323,7 @@ class Enricher:
             hit = cached_enrichment(self.cache.get(key), self.vocab)
             if hit is not None:
                 self.usage.cache_hits += 1
-                return hit
+                return await self._verified(paper, hit)
 
         from agent.prompts import describe_tags, repair_messages, summary_messages, summary_schema
 
@@ -381,7 +383,56 @@ class Enricher:
         # Validated and validation-flagged answers are both final for this key: cache them.
         self.cache.set(key, {"enrichment": result.to_json(), "model": self.cfg.model})
         self.usage.answers_cached += 1
-        return result
+        return await self._verified(paper, result)
+
+    async def _verified(self, paper: Paper, result: Enrichment) -> Enrichment:
+        """With ``verify``: a validated line checked once more by the LLM against its abstract (a wrong quantity
+        or another paper's content passes every rule). "no" flags the paper with the model's reason. The verdict
+        is cached under its own key (the summary's cache entry stays the summary), so a run without ``verify``
+        and one with it share answers."""
+        if not self.cfg.verify or result.status != "summarized" or not result.summary:
+            return result
+        key = cache_key(
+            kind="verify",
+            paper_id=paper.id,
+            abstract=paper.abstract,
+            prompt_version=self.version,
+            model=self.cfg.model,
+            params=_params(self.cfg, self.endpoint),
+            extra=result.summary,
+        )
+        hit = self.cache.get(key)
+        verdict = hit.get("verify") if isinstance(hit, dict) else None
+        if isinstance(verdict, dict) and verdict.get("verdict") in ("yes", "no"):
+            self.usage.cache_hits += 1
+        else:
+            from agent.prompts import VERIFY_SCHEMA, verify_messages
+
+            messages = verify_messages(
+                title=paper.title.strip() or f"arXiv {paper.id}",
+                abstract=paper.abstract,
+                summary=result.summary,
+                prompts_dir=self.prompts_dir,
+            )
+            reply = await self._ask(messages, VERIFY_SCHEMA, "faithfulness", f"check of {paper.id}", VERIFY_MAX_TOKENS)
+            if reply is None:
+                self._warn_once("faithfulness checks skipped once the budget was reached.")
+                return result
+            self.usage.verify_requests += 1
+            u = reply.usage  # priced like _book prices it (booked there into cost_usd as well)
+            cost = cost_usd(u.prompt_tokens, u.completion_tokens, self.cfg.model, self.cfg.prices)
+            self.usage.verify_cost_usd += cost or 0.0
+            answer = parse_answer(reply.text)
+            if not isinstance(answer, dict) or answer.get("verdict") not in ("yes", "no"):
+                self._warn_once("a faithfulness check gave no yes/no verdict; its paper was left as validated.")
+                return result
+            reason = " ".join(str(answer.get("reason") or "").split())[:300] or "이유 없음"
+            verdict = {"verdict": answer["verdict"], "reason": clean_text(reason)}
+            self.cache.set(key, {"verify": verdict, "model": self.cfg.model})
+        if verdict["verdict"] == "yes":
+            return result
+        self.usage.verify_flagged += 1
+        return replace(result, status="flagged", flag_reason=f"{VERIFY_FLAG}{verdict['reason']}")
 
     def _unasked(self, paper: Paper, reason: str) -> Enrichment:
         """A paper left without an answer (budget, endpoint down): flagged, keyword tags, never cached."""

@@ -30,6 +30,7 @@ from agent.validate import problem_class
 
 UNRECORDED = "unrecorded"
 _VALIDATION_FLAGS = ("검증 실패: ", "모델이 초록에서")
+_VERIFY_FLAG = "사실 확인 실패: "  # agent.enrich.VERIFY_FLAG (not imported: eval stays light)
 
 
 @dataclass(slots=True)
@@ -156,7 +157,10 @@ def _count_answer(stats: VersionStats, e: Enrichment) -> None:
             stats.first_pass += 1
         return
     reason = e.flag_reason or ""
-    if e.status == "flagged" and reason.startswith(_VALIDATION_FLAGS):
+    if e.status == "flagged" and reason.startswith(_VERIFY_FLAG):  # passed the rules, not the LLM check
+        stats.flagged += 1
+        stats.final_problems["unfaithful"] += 1
+    elif e.status == "flagged" and reason.startswith(_VALIDATION_FLAGS):
         stats.flagged += 1
         problems = reason.removeprefix("검증 실패: ").split("; ")
         stats.final_problems.update(problem_class(p) for p in problems)

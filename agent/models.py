@@ -113,6 +113,9 @@ class Usage:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     answers_cached: int = 0  # answers stored in the cache by this run (what an interrupted run keeps)
+    verify_requests: int = 0  # faithfulness checks sent (--verify); their cost is part of cost_usd too
+    verify_cost_usd: float = 0.0
+    verify_flagged: int = 0  # papers the check said "no" to
 
 
 @dataclass(slots=True)
@@ -144,6 +147,7 @@ class RunReport:
         }
         d |= asdict(self.usage)
         d["cost_usd"] = round(self.usage.cost_usd, 6)
+        d["verify_cost_usd"] = round(self.usage.verify_cost_usd, 6)
         d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
         d["llm_endpoint_error"] = self.llm_endpoint_error
         return d

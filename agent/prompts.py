@@ -31,6 +31,7 @@ from agent.errors import ConfigError
 
 __all__ = [
     "OVERVIEW_SCHEMA",
+    "VERIFY_SCHEMA",
     "PROMPTS_DIR",
     "as_data",
     "overview_messages",
@@ -38,6 +39,7 @@ __all__ = [
     "summary_messages",
     "summary_schema",
     "describe_tags",
+    "verify_messages",
 ]
 
 
@@ -62,6 +64,7 @@ _DELIMITERS = (
     "validation_problems",
     "tag_counts",
     "summaries",
+    "summary_line",
 )
 _DELIMITER_RE = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(_DELIMITERS) + r")\b)", re.IGNORECASE)
 _NEUTRAL_LT = "\uff1c"  # FULLWIDTH LESS-THAN SIGN: reads the same, closes nothing
@@ -76,6 +79,17 @@ OVERVIEW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"overview": {"type": "string", "description": "오늘의 개요, 합니다체 1–2문장"}},
     "required": ["overview"],
+    "additionalProperties": False,
+}
+
+
+VERIFY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "verdict": {"type": "string", "enum": ["yes", "no"], "description": "요약이 초록에 충실한가"},
+        "reason": {"type": "string", "description": "판정 이유, 한국어 한 문장"},
+    },
+    "required": ["verdict", "reason"],
     "additionalProperties": False,
 }
 
@@ -236,6 +250,18 @@ def overview_messages(
         count=len(rows),
         tag_counts=counts.most_common(),  # ties keep first appearance (Counter preserves insertion order)
         items=rows,
+    )
+
+
+def verify_messages(*, title: str, abstract: str, summary: str, prompts_dir: Path | None = None) -> list[Message]:
+    """The faithfulness check of one validated summary against its paper (``--verify``): system + the paper
+    and the line, all three delimited data."""
+    d = prompts_dir or PROMPTS_DIR
+    return _render(
+        [("system", _template("verify_system.j2", d)), ("human", _template("verify_user.j2", d))],
+        title=as_data(_required("title", title)),
+        abstract=as_data(_required("abstract", abstract)),
+        summary=as_data(" ".join(_required("summary", summary).split())),
     )
 
 
