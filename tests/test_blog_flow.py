@@ -253,3 +253,14 @@ def test_flagged_papers_label_the_pull_request_and_a_day_without_papers_passes(b
     assert calls[-2][:4] == ["gh", "label", "create", "needs-edit"]
     assert calls[-1] == ["gh", "pr", "edit", "7", "--add-label", "needs-edit"]
     assert "⚠️ flagged" in (blog.state / "body.md").read_text(encoding="utf-8")
+
+    # Re-run (Run workflow) with the budget back: the branch is continued, the open pull request updated
+    # and its label removed once nothing is flagged.
+    first = git(blog.tmp, "--git-dir", str(blog.origin), "rev-parse", BRANCH).strip()
+    rerun = blog.job("paper-digest-nightly.yml", "digest", dispatch, {"date": DAY})
+    assert rerun.ok, rerun.log()
+    assert git(blog.tmp, "--git-dir", str(blog.origin), "rev-parse", f"{BRANCH}~1").strip() == first
+    calls = [c for c in blog.calls() if c[0] == "gh"]
+    assert calls[-2][:4] == ["gh", "pr", "edit", "7"] and "--body-file" in calls[-2]
+    assert calls[-1] == ["gh", "pr", "edit", "7", "--remove-label", "needs-edit"]
+    assert "⚠️ flagged" not in (blog.state / "body.md").read_text(encoding="utf-8")
