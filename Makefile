@@ -10,7 +10,9 @@ export TIKTOKEN_CACHE_DIR := $(if $(wildcard $(SHARED)/tiktoken_cache),$(SHARED)
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@# UserWarning off: setuptools' 8-line "Editable installation" notice. A file left out of the wheel is
+	@# caught by tests/test_packaging.py, which builds the real (non-editable) wheel.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
 ## make demo: the 10-paper sample day, offline, no key, no LLM
