@@ -594,6 +594,8 @@ def publish(
         result = publish_day(layout_for(cfg), _parse_date(date, cfg.post.timezone, name="DATE"), cfg, force=force)
     except DigestError as exc:
         _fail(exc, given)
+    if result.forced:  # --force published past these: say so where a log keeps it
+        typer.echo("warning: published with --force: " + "; ".join(b.describe() for b in result.forced) + ".", err=True)
     typer.echo(publish_message(result))
 
 

@@ -71,6 +71,7 @@ def test_run_review_publish_in_a_blog(cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = cli("publish", str(DAY), "--blog", str(blog), "--force")
     assert result.exit_code == 0, result.output
+    assert "warning: published with --force: 10 of 10 papers to publish have no summary" in result.output
     assert lay.post(DAY).is_file() and not lay.draft(DAY).exists()  # the draft left _drafts/
     assert cli("review", str(DAY), "--blog", str(blog)).exit_code == 0
     assert not lay.draft(DAY).exists()  # a look at the table does not put it back
