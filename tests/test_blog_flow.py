@@ -186,7 +186,7 @@ def test_nightly_pr_review_check_merge_publish(blog: Blog) -> None:
     pr = {"event_name": "pull_request", "head_ref": BRANCH}
     head = git(branch, "rev-parse", "HEAD").strip()
     check = blog.job("paper-digest-publish.yml", "check", {**pr, "event": {"pull_request": {"head": {"sha": head}}}})
-    assert not check.ok
+    assert not check.ok and not check.skipped
     assert f"::error file=.paper-digest/{DAY}-review.toml,line=" in check.steps[-1].output
 
     # 4. The editor approves (and leaves out what the checks flagged), pushes; the check passes.
@@ -208,8 +208,11 @@ def test_nightly_pr_review_check_merge_publish(blog: Blog) -> None:
     git(branch, "merge", "-q", "--no-ff", "-m", "Merge digest", BRANCH)
     git(branch, "push", "-q", "origin", "main")
     merged = {"action": "closed", "pull_request": {"merged": True, "head": {"ref": BRANCH}, "base": {"ref": "main"}}}
-    published = blog.job("paper-digest-publish.yml", "publish", {"event_name": "pull_request", "event": merged})
-    assert published.ok, published.log()
+    closed = {"action": "closed", "pull_request": {"merged": False, "head": {"ref": BRANCH}, "base": {"ref": "main"}}}
+    for job in ("check", "publish"):  # a pull request closed without merging publishes nothing
+        assert blog.job("paper-digest-publish.yml", job, {**pr, "event": closed}).skipped
+    published = blog.job("paper-digest-publish.yml", "publish", {**pr, "event": merged})
+    assert published.ok and not published.skipped, published.log()
     main = blog.clone("main-after")
     post = main / "_posts" / f"{DAY}-hf-daily-papers.md"
     data = json.loads((main / "_data" / "papers" / f"daily-{DAY}.json").read_text(encoding="utf-8"))

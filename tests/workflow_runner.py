@@ -5,9 +5,9 @@
 
 What it does like GitHub: ``bash --noprofile --norc -eo pipefail`` per step (``defaults.run.shell: bash``),
 workflow + job + step ``env`` with their ``${{ }}`` expressions evaluated, ``$GITHUB_OUTPUT`` read back into
-``steps.<id>.outputs``, ``$RUNNER_TEMP``, a step's ``if:``. ``uses:`` steps are not run: ``actions/checkout``
-is done here with git (fetch + switch to the ref it would check out); setup-python and cache only need the
-test's own Python on PATH. The expression language is the small part these workflows use:
+``steps.<id>.outputs``, ``$RUNNER_TEMP``, a job's and a step's ``if:``. ``uses:`` steps are not run:
+``actions/checkout`` is done here with git (fetch + switch to the ref it would check out); setup-python and
+cache only need the test's own Python on PATH. The expression language is the small part these workflows use:
 ``a.b.c``, ``'literal'``, ``==``, ``!=``, ``&&``, ``||``, ``!``, ``startsWith(a, b)``.
 """
 
@@ -115,6 +115,7 @@ class StepResult:
 class JobResult:
     steps: list[StepResult]
     ok: bool
+    skipped: bool = False  # the job's own `if:` was false for this event
 
     def log(self) -> str:
         return "\n".join(f"--- {s.name} (exit {s.returncode})\n{s.output}" for s in self.steps)
@@ -140,6 +141,8 @@ class JobRunner:
     def run(self, workflow: dict[str, Any], job_name: str) -> JobResult:
         job = workflow["jobs"][job_name]
         ctx: dict[str, Any] = {**self.context, "steps": {}, "runner": {"temp": str(self.temp)}}
+        if "if" in job and not evaluate(" ".join(str(job["if"]).split()), ctx):
+            return JobResult([], ok=True, skipped=True)
         env = {k: substitute(v, ctx) for k, v in (workflow.get("env") or {}).items()}
         env.update({k: substitute(v, ctx) for k, v in (job.get("env") or {}).items()})
         results: list[StepResult] = []
