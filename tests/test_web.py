@@ -204,6 +204,12 @@ def test_bad_tags_are_refused_next_to_the_field(client: TestClient, out: Path, t
     assert Layout(out).review(DAY).read_bytes() == before
 
 
+def test_an_unknown_paper_id_is_said_on_top(client: TestClient, out: Path) -> None:
+    r = post(client, "approve", id="2606.99999")
+    assert r.status_code == 400
+    assert re.search(r'<p class="banner error" role="alert">no paper &#39;2606.99999&#39; on 2026-06-12', r.text)
+
+
 def test_regenerate_asks_with_the_note_and_comes_back_pending(
     client: TestClient, out: Path, fake: FakeEnricher
 ) -> None:

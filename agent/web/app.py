@@ -121,7 +121,12 @@ def create_app(
         done: str | None = None,
     ) -> HTMLResponse:  # fmt: skip
         opened = desk.open_desk_day(root, day, cfg)
-        return page("day.html", status=status, day=opened, forms=forms or {}, banner=banner, done=done)
+        forms = forms or {}
+        ids = {c.id for c in opened.cards}
+        for pid, form in forms.items():  # a form for a paper the page has no card for: say it on top
+            if pid not in ids and form.error:
+                banner = form.error
+        return page("day.html", status=status, day=opened, forms=forms, banner=banner, done=done)
 
     async def index(request: Request) -> Response:
         rows = await run_in_threadpool(desk.days, root)
