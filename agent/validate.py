@@ -162,7 +162,7 @@ _HYPE = re.compile(r"혁신적|획기적|놀라운|놀랍|압도적|전례\s?없
 _FIRST = re.compile(r"최초|(?<![가-힣])처음으로")
 # A claim to be first, not "the first step" or "first-order statistics".
 _FIRST_CLAIM = re.compile(
-    r"\bfor the first time\b|\bfirst[- ]ever\b|\bpioneer"
+    r"\bfor the first time\b|\bfirst[- ]ever\b|\bfirst[- ]of[- ]its[- ]kind\b|\bpioneer"
     r"|\bthe first (?!(?:step|stage|phase|round|time|half|layer|token|author|place|few|two|three)\b)"
     r"(?:[\w-]+ ){0,3}?(?:to|that)\b"
     r"|(?:[,:;(]|\b(?:is|are|was|were|be|being|as|present\w*|introduc\w*|propos\w*|represent\w*|offer\w*"
@@ -182,7 +182,8 @@ _CUTTING_EDGE_SOURCE = re.compile(
     r"frontier|cutting[- ]edge|leading[- ]edge|state[- ]of[- ]the[- ]art|\bSOTA\b|most advanced", re.IGNORECASE
 )
 _SOTA_WORD = re.compile(
-    r"state[- ]of[- ]the[- ]art|\bSOTA\b|\bbest\b(?![- ](?:of|practices?|effort|response|arm))|\bnew records?\b",
+    r"state[- ]of[- ]the[- ]art|\bSOTA\b|\bbest\b(?![- ](?:of|practices?|effort|response|arm|known))|\bnew records?\b"
+    r"|\bhighest\b|\btop[- ]performing\b|\b(?:outperform|surpass)\w* all\b",
     re.IGNORECASE,
 )
 _SOTA_VERB = re.compile(
@@ -301,7 +302,7 @@ def claims_best(abstract: str) -> bool:
     for word in _SOTA_WORD.finditer(abstract):
         start = max(abstract.rfind(". ", 0, word.start()) + 2, abstract.rfind(";", 0, word.start()) + 1)
         window = abstract[max(start, word.start() - 80) : word.start()]
-        if _SOTA_VERB.search(window) and not _SOTA_HEDGE.search(window):
+        if _SOTA_VERB.search(window + word.group(0)) and not _SOTA_HEDGE.search(window):
             return True
     return False
 

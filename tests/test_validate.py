@@ -567,3 +567,32 @@ def test_korean_numerals_and_number_words() -> None:
     assert invented_numbers("14세기 필사본", CODEX) == [] and invented_numbers("15세기", CODEX) == ["15"]
     assert invented_numbers("열두 개 과제", PSYCH) == ["열두 개"]
     assert invented_numbers("1,090억 파라미터", "On a 109B-parameter model") == []
+
+
+@pytest.mark.parametrize(
+    ("abstract", "claims"),
+    [
+        ("Our model achieves the highest accuracy among open models on GPQA.", True),
+        ("X outperforms all prior methods on five benchmarks.", True),
+        ("X establishes a new state of the art for autoregressive generation.", True),
+        ("X is the best-known baseline; we compare with state-of-the-art methods.", False),
+        ("The method can occasionally reach state-of-the-art accuracy.", False),
+        ("We use best-of-N sampling over 16 candidates.", False),
+    ],
+)
+def test_what_counts_as_a_best_result_claim(abstract: str, claims: bool) -> None:
+    from agent.validate import claims_best
+
+    assert claims_best(abstract) is claims
+
+
+def test_first_claims() -> None:
+    line = "X는 이미지와 비디오 토큰화를 최초로 하나의 ViT로 통합해 이해와 생성 모두에서 강한 성능을 낸다."
+    for abstract, ok in [
+        ("We present X, the first model that unifies image and video tokenization.", True),
+        ("To our knowledge, this is the first study of cold-start safety.", True),
+        ("A first-of-its-kind benchmark for drones.", True),
+        ("The first step receives gradients; we align first-order statistics.", False),
+        ("We first show that OPD is a special case of KL-constrained RL.", False),
+    ]:
+        assert (problems_of(line, abstract + " ViT 토큰화") == []) is ok, abstract
