@@ -559,7 +559,11 @@ def review(
         else:
             from agent.publish import day_blockers
 
-            rv.refresh_draft(layout, day, cfg)  # a hand edit of the review file shows in the draft too
+            try:  # a hand edit of the review file shows in the draft too; never wait long to show a table
+                rv.refresh_draft(layout, day, cfg, lock_timeout=1.0)
+            except LockedError as exc:
+                if not exc.held:
+                    raise
             opened = rv.open_day(layout, day)
             table = review_table(day, rv.rows_of(opened, cfg), day_blockers(opened, cfg), layout.review(day), given)
     except DigestError as exc:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from agent.cli import app, describe
 from agent.errors import BrokenFileError, PublishRefused, StaleError
 from agent.layout import Layout
+from agent.lock import date_lock
 from agent.pipeline import record_run
 from agent.publish import publish, publish_blockers
 from agent.review import approve, edit, open_day, reject
@@ -222,3 +223,10 @@ def test_regenerate_without_credentials_does_not_suggest_no_llm(cli, tmp_path: P
     assert result.exit_code == 2
     assert "error: no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM)." in result.output
     assert "--no-llm" not in result.output
+
+
+def test_the_table_shows_while_another_process_holds_the_lock(out: Path) -> None:
+    with date_lock(Layout(out), DAY):  # a nightly run writing this day
+        result = CliRunner().invoke(app, ["review", str(DAY), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2606.00001" in result.output
