@@ -518,6 +518,7 @@ _NUMBER_WORDS = {word: n for n, word in enumerate(_CARDINALS.split())} | _TENS |
     "first": 1, "half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fifth": 5,
     "eighth": 8, "ninth": 9, "twelfth": 12, "second": 2,
 }  # fmt: skip
+_TIME_UNITS = {"millisecond", "second", "minute", "hour", "day"}
 _TIMES_WORDS = {"twice": 2, "double": 2, "doubles": 2, "doubled": 2, "triple": 3, "triples": 3, "tripled": 3}
 # Korean native numerals before a counter: "두 배", "세 가지", "열두 개" (한/하나 are left alone: "한 번에").
 _NATIVE = {"두": 2, "둘": 2, "세": 3, "셋": 3, "네": 4, "넷": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8,
@@ -728,6 +729,8 @@ def _number_words(text: str) -> list[_Num]:
     for m in re.finditer(r"[a-z]+(?:-[a-z]+)*", text.lower()):
         words = m.group(0).split("-")
         values: list[tuple[int, str]] = []
+        if len(words) > 1 and words[0] == "sub" and words[1] in _TIME_UNITS:  # "sub-second" ↔ "1초 미만"
+            values.append((1, "plain"))
         k = 0
         while k < len(words):
             word = words[k]
