@@ -372,3 +372,23 @@ def test_examples_pass_the_validator() -> None:
     for example in EXAMPLES:
         abstract = example["title"] + "\n" + example["abstract"]
         assert validate_summary(example["summary"], abstract=abstract, min_chars=40, max_chars=120) == []
+
+
+def test_prompt_tokens_per_paper_stay_within_the_budget() -> None:
+    """Issue 11's target: ≤ 2,500 prompt tokens per paper (o200k) on the sample day, system + few-shot + paper."""
+    from agent.clean import normalize
+    from agent.tokens import count_tokens
+    from agent.vocab import load_vocabulary
+
+    vocab = load_vocabulary(PROMPTS_DIR / "tags.toml")
+    papers, _ = normalize(json.loads((ROOT / "samples" / "hf_daily_papers_2026-02-13.json").read_text("utf-8")))
+    counts = []
+    for p in papers:
+        messages = summary_messages(
+            title=p.title, abstract=p.abstract, tag_names=vocab.names, tag_hints=describe_tags(vocab.tags)
+        )
+        tokens, exact = count_tokens(messages, "gpt-4o-mini")
+        if not exact:
+            pytest.skip("the o200k BPE file is not in the tiktoken cache")
+        counts.append(tokens)
+    assert sum(counts) / len(counts) <= 2500, counts
