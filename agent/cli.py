@@ -280,6 +280,8 @@ def review_table(
             lines.append(f"{'':>5}메모: {row.note}")
         if row.new_keywords:
             lines.append(f"{'':>5}new keywords: {', '.join(row.new_keywords)}")
+        if row.hf_keywords:
+            lines.append(f"{'':>5}HF keywords: {', '.join(row.hf_keywords)}")
     left = {s: counts[s] for s in OPEN_STATUSES if counts[s]}
     lines += ["", f"review file: {review_file}", next_step(day, left, blockers, g)]
     return "\n".join(lines)

@@ -106,6 +106,7 @@ class ReviewRow:
     problems: tuple[str, ...]
     note: str | None
     new_keywords: tuple[str, ...]
+    hf_keywords: tuple[str, ...] = ()  # the HF API's ai_keywords for the paper (a hint for choosing tags)
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ def _result(day: Day, cfg: Config, action: Action, changed: Sequence[str], versi
 def rows_of(day: Day, cfg: Config) -> list[ReviewRow]:
     """The review table's rows of an opened day, in the review file's order."""
     final = {it.paper.id: it for it in day.final().items}
+    papers = {it.paper.id: it.paper for it in day.digest.items}
     rows = []
     for pid, entry in day.state.entries.items():
         shown = effective_enrichment(entry, final=True)
@@ -177,6 +179,7 @@ def rows_of(day: Day, cfg: Config) -> list[ReviewRow]:
                 problems=tuple(publish_problems(item, day.vocab, cfg.llm)) if item else (),
                 note=entry.note,
                 new_keywords=tuple(entry.new_keywords),
+                hf_keywords=papers[pid].ai_keywords if pid in papers else (),
             )
         )
     return rows

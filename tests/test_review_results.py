@@ -3,6 +3,7 @@ day from issue 12 (items 13, 15, 16, 19): each test here failed before its fix."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,13 @@ def test_the_table_shows_while_another_process_holds_the_lock(out: Path) -> None
         result = CliRunner().invoke(app, ["review", str(DAY), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "2606.00001" in result.output
+
+
+def test_the_table_shows_the_hf_keywords_a_paper_came_with(tmp_path: Path) -> None:
+    digest = make_digest()
+    first = digest.items[0]
+    paper = replace(first.paper, ai_keywords=("reward shaping", "math reasoning"))
+    digest = replace(digest, items=(replace(first, paper=paper), *digest.items[1:]))
+    record_run(Layout(tmp_path), digest, make_cfg(tmp_path).post)
+    result = CliRunner().invoke(app, ["review", str(DAY), "--out", str(tmp_path)])
+    assert "     HF keywords: reward shaping, math reasoning" in result.output.splitlines()
