@@ -103,7 +103,17 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True)
         try:
-            # Without JavaScript: plain forms. Reject the hostile paper; its payload shows as text.
+            page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="ko-KR")
+            alerts: list[str] = []
+            page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+            # The hostile payload is text on the day page and in the preview, and nothing runs.
+            page.goto(f"{base}/day/{D}/preview")
+            assert page.get_by_text(HOSTILE_TITLE.split(" {{")[0]).count() == 1
+            page.goto(f"{base}/day/{D}")
+            page.screenshot(path=str(_artifact("serve-day.png")))
+            assert alerts == []
+
+            # Without JavaScript: plain forms. Reject the hostile paper.
             plain = browser.new_page(java_script_enabled=False)
             plain.goto(f"{base}/day/{D}")
             hostile = plain.locator(sel(IDS[2]))
@@ -112,12 +122,7 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
             plain.wait_for_url(f"**/day/{D}?done=reject*")
             assert plain.locator(sel(IDS[2], ".badge")).inner_text() == "rejected"
             plain.close()
-
-            page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="ko-KR")
-            alerts: list[str] = []
-            page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
-            page.goto(f"{base}/day/{D}")
-            page.screenshot(path=str(_artifact("serve-day.png")))
+            page.reload()
 
             # The flagged paper: its invented number is red; type a Korean fix and watch the live count.
             delta = page.locator(sel(IDS[3]))
@@ -154,6 +159,9 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
             page.keyboard.press("j")
             assert page.locator("article.card.current").get_attribute("id") == f"p-{IDS[1]}"
             page.keyboard.press("k")
+            page.keyboard.press("e")
+            assert page.evaluate("document.activeElement.id") == f"s-{IDS[0]}"
+            page.keyboard.press("Escape")
             for expected_next in (IDS[1], None):
                 with page.expect_navigation():
                     page.keyboard.press("a")
