@@ -12,6 +12,7 @@ from typing import Any, Literal
 #   flagged:    the model's answer failed validation (its text, if any, is kept in `summary` for the
 #               editor, never published as valid), the budget ran out, or the abstract is unusable
 Status = Literal["summarized", "awaiting", "flagged"]
+MAX_TAGS = 3  # tags per paper, at most: the model's, the keyword rules' and an editor's
 Origin = Literal["llm", "keywords", "editor"]
 
 

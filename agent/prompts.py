@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.errors import ConfigError
+from agent.models import MAX_TAGS
 
 __all__ = [
     "OVERVIEW_SCHEMA",
@@ -130,8 +131,8 @@ def summary_schema(tag_names: Sequence[str]) -> dict[str, Any]:
                 "type": "array",
                 "items": {"type": "string", "enum": names},
                 "minItems": 1,
-                "maxItems": 3,
-                "description": "허용된 태그 1–3개, 첫 번째가 주 분야",
+                "maxItems": MAX_TAGS,
+                "description": f"허용된 태그 1–{MAX_TAGS}개, 첫 번째가 주 분야",
             },
             "new_keywords": {
                 "type": "array",

@@ -282,7 +282,7 @@ def edit(
     lock_timeout: float = DEFAULT_TIMEOUT,
 ) -> ReviewResult:
     """Set the editor's summary and/or tags, checked like the model's: the summary by validate_summary,
-    tags must be vocabulary names or aliases (1–3). EditRejected (nothing written) otherwise."""
+    tags must be vocabulary names or aliases (1–MAX_TAGS). EditRejected (nothing written) otherwise."""
     if summary is None and tags is None:
         raise ValueError("edit needs a summary and/or tags")
     with date_lock(layout, day, lock_timeout):

@@ -789,7 +789,7 @@ def validate_tags(tags: Sequence[str], vocab: VocabularyLike) -> tuple[tuple[str
     listed = ", ".join(vocab.names[:_MAX_LISTED_NAMES]) + (
         ", …" if len(vocab.names) > _MAX_LISTED_NAMES else ""
     )
-    choose = f"다음 중에서 1–3개를 고를 것: {listed}"
+    choose = f"다음 중에서 1–{MAX_TAGS}개를 고를 것: {listed}"
     if unknown:
         return (), [f"어휘집에 없는 태그만 있음 ({', '.join(unknown)}): {choose}"]
     return (), [f"태그가 없음: {choose}"]

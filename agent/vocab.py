@@ -18,6 +18,7 @@ from typing import Protocol
 
 from agent.checks import CheckError, Kind, check, toml_line
 from agent.errors import ConfigError
+from agent.models import MAX_TAGS as MAX_TAGS  # the one limit (agent.models); callers import it here too
 from agent.prompts import PROMPTS_DIR
 
 DEFAULT_VOCABULARY = PROMPTS_DIR / "tags.toml"
@@ -26,7 +27,6 @@ DEFAULT_VOCABULARY = PROMPTS_DIR / "tags.toml"
 TITLE_WEIGHT = 3
 ABSTRACT_CAP = 3  # abstract hits counted per tag, at most: a long abstract must not outvote the title
 MIN_SCORE = 2  # one passing abstract mention is not enough to tag a paper
-MAX_TAGS = 3  # tags per paper, at most: the model's, the keyword rules' and an editor's
 
 # Names go unquoted into YAML front matter and inside Markdown code spans, so they stay plain words.
 _NAME_RE = re.compile(r"^[^\W_][\w ./+-]*$")
