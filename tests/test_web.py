@@ -109,6 +109,7 @@ def test_day_page_shows_each_paper_in_rank_order_with_what_the_editor_needs(clie
     assert f'<span class="n">{len(ALPHA)}</span>자 (허용 20–120자)' in alpha
     assert 'value="강화학습, 수학"' in alpha and 'data-tag="멀티모달"' in alpha
     assert "reward shaping" in alpha  # the model's new keyword
+    assert '<span class="k">reinforcement learning</span><span class="k">&lt;i&gt;hf&lt;/i&gt;</span>' in alpha
     delta = card(page, IDS[3])
     assert "사유: 검증 실패: 초록에 없는 숫자 7" in delta and "flagged" in delta
     # Publish is disabled, with the reason.

@@ -29,7 +29,8 @@ IDS = ("2606.00001", "2606.00002", "2606.00003", "2606.00004")
 
 
 def _paper(pid: str, upvotes: int, title: str, abstract: str) -> Paper:
-    return Paper(id=pid, title=title, abstract=abstract, upvotes=upvotes, authors=("Kim", "Lee"))
+    keywords = ("reinforcement learning", "<i>hf</i>") if pid == IDS[0] else ()
+    return Paper(id=pid, title=title, abstract=abstract, upvotes=upvotes, authors=("Kim", "Lee"), ai_keywords=keywords)
 
 
 def make_digest() -> Digest:
