@@ -57,9 +57,8 @@ def tag_problems(tags: Sequence[str], vocab: Vocabulary) -> list[str]:
 
 
 def unknown_tags_message(unknown: Sequence[str], vocab: Vocabulary) -> str:
-    return (
-        f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: "
-        + (", ".join(vocab.names) + ")")
+    return f"tag(s) not in the vocabulary: {', '.join(unknown)} (use names or aliases from prompts/tags.toml: " + (
+        ", ".join(vocab.names) + ")"
     )
 
 

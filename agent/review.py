@@ -237,9 +237,7 @@ def approve(
             targets = [pid for pid, e in entries.items() if e.status in ("pending", "needs-review")]
         else:
             targets = [
-                pid
-                for pid in dict.fromkeys(wanted)
-                if _entry(opened, pid, "approve").status not in DONE_STATUSES
+                pid for pid in dict.fromkeys(wanted) if _entry(opened, pid, "approve").status not in DONE_STATUSES
             ]
         sha = {it.paper.id: fingerprint(it.paper.abstract) for it in opened.digest.items}
         for pid in targets:
@@ -371,9 +369,7 @@ def regenerate(
         )
         opened = _with_entry(opened, paper_id, new_entry)
         # The snapshot holds the latest model answers, so later merges keep this one.
-        items = tuple(
-            replace(it, enrichment=result) if it.paper.id == paper_id else it for it in opened.digest.items
-        )
+        items = tuple(replace(it, enrichment=result) if it.paper.id == paper_id else it for it in opened.digest.items)
         opened = replace(opened, digest=replace(opened.digest, items=items))
         version = commit(layout, opened, cfg.post, snapshot=True)
     entry = opened.state.entries[paper_id]

@@ -42,7 +42,6 @@ def timestamp() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-
 def overview_basis(digest: Digest) -> tuple[str, ...]:
     """The papers an LLM overview of ``digest`` is written from (agent.enrich: the summarized ones)."""
     return tuple(it.paper.id for it in digest.items if it.enrichment.status == "summarized" and it.enrichment.summary)
@@ -61,7 +60,6 @@ def overview_fingerprint(items: Iterable[DigestItem]) -> str:
 def basis_fingerprint(digest: Digest, ids: Sequence[str]) -> str:
     wanted = set(ids)
     return overview_fingerprint(it for it in digest.items if it.paper.id in wanted)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +116,6 @@ class ReviewEntry:
 class ReviewState:
     date: dt.date
     entries: Mapping[str, ReviewEntry]  # rank order, vanished papers last
-
 
 
 def open_status(e: Enrichment) -> ReviewStatus:

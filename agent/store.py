@@ -91,8 +91,11 @@ def read_snapshot(layout: Layout, day: dt.date) -> tuple[tuple[Digest, tuple[str
         return BrokenFileError(day, path, problem, kind="snapshot")
 
     try:
-        top = _checked(raw, _SNAPSHOT_SPEC, required=("date", "total", "papers", "enrichments", "overview_ids",
-                                                     "overview_fingerprint"))
+        top = _checked(
+            raw,
+            _SNAPSHOT_SPEC,
+            required=("date", "total", "papers", "enrichments", "overview_ids", "overview_fingerprint"),
+        )
         if top["date"] != day.isoformat():
             raise ValueError(f"date is {top['date']!r}, not {day}")
     except ValueError as exc:
@@ -130,8 +133,8 @@ def _header(day: dt.date) -> str:
     return (
         f"# paper-digest review state for {day}: one table per paper id, in rank order.\n"
         f"# status: {' | '.join(STATUSES)}\n"
-        "# summary/tags are the editor's and win over model_summary/model_tags (\"approved\" with them is read\n"
-        f"# as \"edited\"). Hand edits are fine; `paper-digest review {day} --edit ID --summary TEXT` also checks\n"
+        '# summary/tags are the editor\'s and win over model_summary/model_tags ("approved" with them is read\n'
+        f'# as "edited"). Hand edits are fine; `paper-digest review {day} --edit ID --summary TEXT` also checks\n'
         f"# the text. needs-review is cleared with `paper-digest review {day} --approve ID`: a status set by\n"
         "# hand on a needs-review paper reverts at the next run.\n"
         "# Comments and formatting survive: paper-digest changes only the values it has to.\n\n"
@@ -232,11 +235,16 @@ def _entry_from_table(
     # Set only by paper-digest: "flagged" with the reason the model's answer failed, "vanished" with the
     # status to restore. Set by hand they would silently turn back into "pending" at the next merge.
     if values["status"] == "flagged" and values.get("flag_reason") is None:
-        raise fail("status", 'status "flagged" is set by paper-digest with its reason (use pending, approved, '
-                   "edited or rejected)")
+        raise fail(
+            "status",
+            'status "flagged" is set by paper-digest with its reason (use pending, approved, edited or rejected)',
+        )
     if values["status"] == "vanished" and values.get("previous_status") is None:
-        raise fail("status", 'status "vanished" is set by paper-digest for a paper that left the day (use '
-                   "rejected to leave a paper out)")
+        raise fail(
+            "status",
+            'status "vanished" is set by paper-digest for a paper that left the day (use '
+            "rejected to leave a paper out)",
+        )
     if values.get("tags") is not None:
         # Names and aliases become the names; an unknown tag is kept as typed, so the table and the publish
         # gate report it on this entry (a forced publish leaves it out) instead of the file failing to load.
