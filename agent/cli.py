@@ -415,9 +415,10 @@ def run(
     except DigestError as exc:
         _fail(exc, given)
     u = result.usage
+    cost = "cost unknown" if u.cost_usd is None else f"${u.cost_usd:.4f}"
     typer.echo(
         f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
-        f"{u.llm_requests} LLM requests, {u.cache_hits} cache hits, ${u.cost_usd:.4f}"
+        f"{u.llm_requests} LLM requests, {u.cache_hits} cache hits, {cost}"
     )
     if result.llm_endpoint_error:  # takes precedence over --strict's 3
         typer.echo(f"error: {result.llm_endpoint_error}", err=True)

@@ -25,17 +25,20 @@ DEFAULT_MODEL = "gpt-4.1-mini"
 class Price:
     input_per_mtok: float  # USD per 1M prompt tokens
     output_per_mtok: float  # USD per 1M completion tokens
+    cached_input_per_mtok: float | None = None  # USD per 1M prompt tokens read from the prompt cache; None: input
 
 
+# OpenAI's list prices (cached input: what prompt caching charges for a reused prefix of 1,024+ tokens). They
+# price OpenAI's endpoint only: for a local OPENAI_BASE_URL server a model is priced only by [llm.prices].
 DEFAULT_PRICES: dict[str, Price] = {
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-5": Price(1.25, 10.00),
-    "gpt-5-mini": Price(0.25, 2.00),
-    "gpt-5-nano": Price(0.05, 0.40),
+    "gpt-4.1": Price(2.00, 8.00, 0.50),
+    "gpt-4.1-mini": Price(0.40, 1.60, 0.10),
+    "gpt-4.1-nano": Price(0.10, 0.40, 0.025),
+    "gpt-4o": Price(2.50, 10.00, 1.25),
+    "gpt-4o-mini": Price(0.15, 0.60, 0.075),
+    "gpt-5": Price(1.25, 10.00, 0.125),
+    "gpt-5-mini": Price(0.25, 2.00, 0.025),
+    "gpt-5-nano": Price(0.05, 0.40, 0.005),
 }
 
 
@@ -87,7 +90,7 @@ _SECTIONS: dict[str, dict[str, Kind]] = {
     "cache": {"dir": "str"},
     "blog": {"dir": "str"},
 }
-_PRICE_SPEC: dict[str, Kind] = {"input": "number", "output": "number"}
+_PRICE_SPEC: dict[str, Kind] = {"input": "number", "output": "number", "cached_input": "number"}
 
 
 def _sections(raw: dict[str, Any], text: str, where: str) -> dict[str, dict[str, Any]]:
@@ -116,7 +119,7 @@ def _sections(raw: dict[str, Any], text: str, where: str) -> dict[str, dict[str,
             price = check(entry, _PRICE_SPEC, required=("input", "output"))
         except CheckError as exc:
             raise fail("llm.prices", model, f"{model}: {exc} (expected {{input = USD/1M, output = USD/1M}})") from None
-        prices[model] = Price(price["input"], price["output"])
+        prices[model] = Price(price["input"], price["output"], price.get("cached_input"))
     if prices:
         values["llm"]["prices"] = {**DEFAULT_PRICES, **prices}
     return values
@@ -194,7 +197,8 @@ def _check(cfg: Config, where: str) -> None:
     if llm.max_retries < 0:
         raise ConfigError(f"{where} [llm] max_retries must be 0 or more.")
     for model, price in llm.prices.items():
-        if not all(math.isfinite(v) and v >= 0 for v in (price.input_per_mtok, price.output_per_mtok)):
+        values = (price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok or 0.0)
+        if not all(math.isfinite(v) and v >= 0 for v in values):
             raise ConfigError(f"{where} [llm.prices] {model}: prices must be finite and not negative.")
     unknown = sorted(set(cfg.post.chirpy) - {"image", "pin", "slug"})
     if unknown:

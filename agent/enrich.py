@@ -24,14 +24,14 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agent.cache import AnswerCache, cache_key, default_cache_dir, prompt_version
 from agent.clean import clean_text
-from agent.config import Config, LLMConfig
+from agent.config import Config, LLMConfig, Price
 from agent.llm import (  # cheap: the SDK is imported only when a client is built
     ChatClient,
     ChatReply,
@@ -39,12 +39,13 @@ from agent.llm import (  # cheap: the SDK is imported only when a client is buil
     LLMUnavailable,
     display_endpoint,
     endpoint_host,
+    is_local_endpoint,
     make_client,
     mask_key,
 )
 from agent.models import Enrichment, Paper, Usage
 from agent.prompts import PROMPTS_DIR
-from agent.tokens import cost_usd, count_tokens
+from agent.tokens import cost_usd, count_tokens, prices_for_endpoint
 from agent.validate import (
     MAX_KEYWORD_CHARS,
     MAX_NEW_KEYWORDS,
@@ -225,14 +226,14 @@ class Enricher:
             return 0.0
         if self._budget_spent:
             return None
-        estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self.cfg.prices)
+        estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self._prices())
         if estimate is None:
             self._warn_once(
                 f"--budget-usd cannot be enforced: no price for model {self.cfg.model!r}; "
                 "add it to [llm.prices]."
             )
             return 0.0
-        if self.usage.cost_usd + self._reserved_usd + estimate > self.cfg.budget_usd:
+        if (self.usage.cost_usd or 0.0) + self._reserved_usd + estimate > self.cfg.budget_usd:
             self._budget_spent = True
             log.info("budget of $%.4f reached; no new LLM requests", self.cfg.budget_usd)
             return None
@@ -283,14 +284,26 @@ class Enricher:
     def _budget_flag(self) -> str:
         return f"budget: ${self.cfg.budget_usd:.2f} 예산 소진으로 미요청"
 
+    def _prices(self) -> Mapping[str, Price]:
+        return prices_for_endpoint(self.cfg.prices, local=is_local_endpoint())
+
     def _book(self, reply: ChatReply) -> None:
         u = reply.usage
         self.usage.prompt_tokens += u.prompt_tokens
         self.usage.completion_tokens += u.completion_tokens
-        cost = cost_usd(u.prompt_tokens, u.completion_tokens, self.cfg.model, self.cfg.prices)
+        self.usage.cached_prompt_tokens += u.cached_prompt_tokens
+        cost = cost_usd(u.prompt_tokens, u.completion_tokens, self.cfg.model, self._prices(), u.cached_prompt_tokens)
         if cost is None:
-            self._warn_once(f"no price for model {self.cfg.model!r}; add it to [llm.prices] for cost figures.")
-        else:
+            where = f" at the local endpoint {display_endpoint()}" if is_local_endpoint() else ""
+            note = (
+                f"cost unknown: no price for model {self.cfg.model!r}{where}; add it to [llm.prices] "
+                "(input, output, cached_input in USD per 1M tokens)."
+            )
+            if note not in self.warnings:  # a note in the report, not a warning on every local run
+                self.warnings.append(note)
+                log.info("%s", note)
+            self.usage.cost_usd = None
+        elif self.usage.cost_usd is not None:
             self.usage.cost_usd += cost
 
     # -- one paper --------------------------------------------------------------------------------------------
@@ -420,7 +433,8 @@ class Enricher:
                 return result
             self.usage.verify_requests += 1
             u = reply.usage  # priced like _book prices it (booked there into cost_usd as well)
-            cost = cost_usd(u.prompt_tokens, u.completion_tokens, self.cfg.model, self.cfg.prices)
+            model, cached = self.cfg.model, u.cached_prompt_tokens
+            cost = cost_usd(u.prompt_tokens, u.completion_tokens, model, self._prices(), cached)
             self.usage.verify_cost_usd += cost or 0.0
             answer = parse_answer(reply.text)
             if not isinstance(answer, dict) or answer.get("verdict") not in ("yes", "no"):

@@ -112,7 +112,8 @@ class Usage:
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: float = 0.0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, read from the provider's prompt cache (cheaper)
+    cost_usd: float | None = 0.0  # None: some request's model has no price here (the report says why)
     answers_cached: int = 0  # answers stored in the cache by this run (what an interrupted run keeps)
     verify_requests: int = 0  # faithfulness checks sent (--verify); their cost is part of cost_usd too
     verify_cost_usd: float = 0.0
@@ -147,7 +148,7 @@ class RunReport:
             "needs_review": self.needs_review,
         }
         d |= asdict(self.usage)
-        d["cost_usd"] = round(self.usage.cost_usd, 6)
+        d["cost_usd"] = None if self.usage.cost_usd is None else round(self.usage.cost_usd, 6)
         d["verify_cost_usd"] = round(self.usage.verify_cost_usd, 6)
         d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
         d["llm_endpoint_error"] = self.llm_endpoint_error

@@ -18,7 +18,7 @@ from agent.config import Config, PostConfig
 from agent.errors import ConfigError, Interrupted, NoPapersError, ReportClashError, SourceDateError, UnwritableError
 from agent.fsutil import sweep_temp_files, unwritable
 from agent.layout import Layout, layout_for
-from agent.llm import check_credentials
+from agent.llm import check_credentials, preload
 from agent.lock import DEFAULT_TIMEOUT, date_lock
 from agent.models import Digest, DigestItem, RunReport, Usage
 from agent.state import ReviewState, basis_fingerprint, merge_review, overview_basis
@@ -142,6 +142,8 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         assert opts.date is not None, "a run from the HF API needs a date"
         day = opts.date
         check_outputs(layout, day, opts.report, cfg.cache_dir, opts.source)
+        if not opts.no_llm:  # the SDK's ~1 s of imports overlaps the fetch's network wait
+            preload()
         raw = source.fetch(day)
     else:  # a file holds one day, whichever it is: read it, then check the day against it
         raw = source.fetch(opts.date or dt.date.min)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from agent.config import Price
+from agent.config import DEFAULT_PRICES, Price
 
 if TYPE_CHECKING:
     import tiktoken
@@ -105,9 +105,14 @@ def estimate_tokens(text: str) -> int:
 
 
 def cost_usd(
-    prompt_tokens: int, completion_tokens: int, model: str, prices: Mapping[str, Price]
+    prompt_tokens: int,
+    completion_tokens: int,
+    model: str,
+    prices: Mapping[str, Price],
+    cached_prompt_tokens: int = 0,
 ) -> float | None:
-    """USD for one model's usage, or None when ``prices`` has no entry for it.
+    """USD for one model's usage, or None when ``prices`` has no entry for it. ``cached_prompt_tokens`` (part
+    of ``prompt_tokens``) are priced at the cached-input rate when the table has one.
 
     An exact name wins; else the longest priced name that prefixes ``model`` up to a dated or tagged
     suffix ("gpt-4.1-mini-2025-04-14" → "gpt-4.1-mini"). A dot does not count as a separator, so
@@ -120,7 +125,22 @@ def cost_usd(
         if match is None:
             return None
         price = lowered[match]
-    return (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1_000_000
+    cached = min(max(cached_prompt_tokens, 0), prompt_tokens)
+    cached_rate = price.input_per_mtok if price.cached_input_per_mtok is None else price.cached_input_per_mtok
+    return (
+        (prompt_tokens - cached) * price.input_per_mtok
+        + cached * cached_rate
+        + completion_tokens * price.output_per_mtok
+    ) / 1_000_000
+
+
+def prices_for_endpoint(prices: Mapping[str, Price], *, local: bool) -> Mapping[str, Price]:
+    """The price table that applies at an endpoint. OpenAI's list prices (``DEFAULT_PRICES``) say nothing
+    about a server on this machine or the local network: there, only prices the user set count — a model
+    not in the built-in table, or one priced differently from it."""
+    if not local:
+        return prices
+    return {name: p for name, p in prices.items() if DEFAULT_PRICES.get(name) != p}
 
 
 def _texts(messages: Sequence[Mapping[str, str]] | str) -> tuple[list[str], int]:

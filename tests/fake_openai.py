@@ -241,6 +241,7 @@ class FakeOpenAI:
         retry_after: float | None = 0.01,
         api_key: str | None = None,
         model: str = "gpt-4.1-mini",
+        prompt_cache: bool = False,
     ) -> None:
         self.answer = answer or by_title(load_answers())
         self.json_schema = json_schema
@@ -250,6 +251,10 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.api_key = api_key
         self.model = model
+        # Like OpenAI's prompt caching: a request whose prompt_cache_key was seen before reports every message
+        # but the last (the shared system + few-shot prefix) as cached_tokens.
+        self.prompt_cache = prompt_cache
+        self._cache_keys: set[str] = set()
         self.requests: list[ChatRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -352,6 +357,14 @@ class FakeOpenAI:
     def _completion(self, chat: ChatRequest, reply: Reply, n: int) -> dict[str, Any]:
         prompt_tokens = sum(_tokens(str(m.get("content") or "")) + 4 for m in chat.messages)
         completion_tokens = _tokens(reply.content)
+        cached = 0
+        key = chat.body.get("prompt_cache_key")
+        if self.prompt_cache and isinstance(key, str):
+            with self._lock:
+                seen = key in self._cache_keys
+                self._cache_keys.add(key)
+            if seen:
+                cached = sum(_tokens(str(m.get("content") or "")) + 4 for m in chat.messages[:-1])
         return {
             "id": f"chatcmpl-fake{n:06d}",
             "object": "chat.completion",
@@ -374,7 +387,7 @@ class FakeOpenAI:
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
-                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
             },
             "service_tier": "default",

@@ -27,7 +27,7 @@ def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_the_project_file_loads() -> None:
     cfg = load_config(Path(__file__).resolve().parents[1] / "paper-digest.toml", env={})
-    assert cfg.post.author and cfg.llm.prices["gpt-4.1-mini"] == Price(0.40, 1.60)
+    assert cfg.post.author and cfg.llm.prices["gpt-4.1-mini"] == Price(0.40, 1.60, 0.10)
 
 
 def test_file_values_and_environment_overrides(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_file_values_and_environment_overrides(tmp_path: Path) -> None:
     cfg = load_config(path, env={"PAPER_DIGEST_MODEL": "my-model", "HF_ENDPOINT": "http://127.0.0.1:9"})
     assert cfg.post.author == "편집자" and cfg.post.top_n == 5
     assert cfg.llm.model == "my-model" and cfg.llm.prices["my-model"] == Price(1.0, 2.0)
-    assert cfg.llm.prices["gpt-4.1"] == Price(2.00, 8.00)  # defaults kept beside the file's
+    assert cfg.llm.prices["gpt-4.1"] == Price(2.00, 8.00, 0.50)  # defaults kept beside the file's
     source = source_for(None, cfg.hf_endpoint, None, max_attempts=cfg.hf_max_attempts, backoff_s=cfg.hf_backoff_s)
     assert isinstance(source, HFApiSource)
     assert source.describe().startswith("http://127.0.0.1:9/api/daily_papers")

@@ -36,7 +36,7 @@ from fake_openai import (
 )
 
 from agent.clean import normalize
-from agent.config import Config, LLMConfig
+from agent.config import Config, LLMConfig, Price
 from agent.errors import LLMError
 from agent.models import Enrichment, Paper, Usage
 from agent.validate import hangul_share, validate_answer
@@ -87,7 +87,12 @@ def fake_llm(env: pytest.MonkeyPatch, answer: AnswerFn | None = None, **options:
         yield fake
 
 
+# The fake runs on 127.0.0.1, where OpenAI's built-in list prices do not apply: price its model explicitly.
+FAKE_PRICES = {"gpt-4.1-mini": Price(0.50, 2.00, 0.125)}
+
+
 def config(tmp_path: Path, **llm: Any) -> Config:
+    llm.setdefault("prices", dict(FAKE_PRICES))
     return Config(out_dir=tmp_path / "out", cache_dir=tmp_path / "cache", llm=LLMConfig(**llm))
 
 
@@ -533,6 +538,48 @@ def test_an_over_long_answer_is_rejected_before_any_check_runs(
     assert len(repair.messages[-2]["content"]) == reply_char_limit(cfg.llm)  # quoted, cut to the limit
     assert "응답이 너무 김" in repair.last_user
     assert {r.body.get("max_tokens") for r in fake.requests if not r.is_overview} == {summary_max_tokens(cfg.llm)}
+
+
+def test_cached_prompt_tokens_are_priced_at_the_cached_rate_under_one_prompt_cache_key(
+    papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from agent.tokens import cost_usd
+
+    cfg = config(tmp_path, concurrency=1)
+    with fake_llm(llm_env, prompt_cache=True) as fake:
+        run = enrich(papers, cfg)
+    summaries = [r for r in fake.requests if not r.is_overview]
+    keys = {r.body["prompt_cache_key"] for r in summaries}
+    assert len(keys) == 1  # one key for the prefix every paper shares
+    u = run.usage
+    assert 0 < u.cached_prompt_tokens < u.prompt_tokens
+    # Only the first request paid the full input price for the shared prefix.
+    full = cost_usd(u.prompt_tokens, u.completion_tokens, cfg.llm.model, FAKE_PRICES)
+    assert u.cost_usd == pytest.approx(
+        cost_usd(u.prompt_tokens, u.completion_tokens, cfg.llm.model, FAKE_PRICES, u.cached_prompt_tokens)
+    )
+    assert full is not None and u.cost_usd is not None and u.cost_usd < full
+
+
+def test_cost_is_unknown_at_a_local_endpoint_without_a_price_of_its_own(
+    papers: list[Paper], llm_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from agent.config import DEFAULT_PRICES
+
+    # The built-in table prices gpt-4.1-mini at OpenAI's list price; the fake at 127.0.0.1 is not OpenAI.
+    with fake_llm(llm_env):
+        run = enrich(papers, config(tmp_path, prices=dict(DEFAULT_PRICES)))
+    assert run.usage.cost_usd is None and run.usage.prompt_tokens > 0
+    assert [w for w in run.warnings if w.startswith("cost unknown")] == [
+        "cost unknown: no price for model 'gpt-4.1-mini' at the local endpoint "
+        f"{run_endpoint(llm_env)}; add it to [llm.prices] (input, output, cached_input in USD per 1M tokens)."
+    ]
+
+
+def run_endpoint(env: pytest.MonkeyPatch) -> str:
+    import os
+
+    return os.environ["OPENAI_BASE_URL"]
 
 
 # -- budget -------------------------------------------------------------------------------------------

@@ -106,8 +106,9 @@ def test_a_server_that_never_answers_trips_the_breaker(work: Path, fake: FakeOpe
     )
     data = report(work)
     assert data["flagged"] == 10 and data["summarized"] == 0
-    # One wave of 4 papers in flight timed out once each; then nothing more was sent.
-    assert data["llm_requests"] == len(fake.requests) == 4
+    # One wave of 4 papers in flight timed out (a retry may slip out before the 4th timeout lands); then
+    # nothing more was sent: not 10 papers × 4 attempts.
+    assert data["llm_requests"] == len(fake.requests) <= 8
 
 
 def test_answers_that_arrived_stay_cached_when_the_endpoint_then_fails(work: Path, fake: FakeOpenAI) -> None:

@@ -49,6 +49,8 @@ def work(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake(work: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    # OpenAI's list prices do not apply to a server on 127.0.0.1: price the fake's model like a user would.
+    (work / "paper-digest.toml").write_text('[llm.prices]\n"gpt-4.1-mini" = { input = 0.5, output = 2.0 }\n')
     with FakeOpenAI() as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
