@@ -153,6 +153,9 @@ def blog(tmp_path: Path) -> Iterator[Blog]:
         liquid = (ROOT / "README.md").read_text(encoding="utf-8").split("```liquid\n", 1)[1].split("```", 1)[0]
         (seed / "papers.html").write_text("---\ntitle: papers\n---\n" + liquid.replace("2026-06-12", DAY), "utf-8")
         assert CliRunner().invoke(app, ["init", str(seed)]).exit_code == 0
+        with (seed / "paper-digest.toml").open("a", encoding="utf-8") as config:
+            # The fake LLM is on 127.0.0.1, where OpenAI's list prices do not apply: price it (the budget needs it).
+            config.write('\n[llm.prices]\n"gpt-4.1-mini" = { input = 0.4, output = 1.6, cached_input = 0.2 }\n')
         git(seed, "add", "-A")
         git(seed, "commit", "-q", "-m", "a blog with paper-digest")
         git(seed, "push", "-q", "origin", "main")
