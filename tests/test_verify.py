@@ -35,6 +35,8 @@ def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeOpenAI
     monkeypatch.chdir(tmp_path)
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PAPER_DIGEST_MODEL", "PAPER_DIGEST_CACHE_DIR"):
         monkeypatch.delenv(name, raising=False)
+    # OpenAI's list prices do not apply to a server on 127.0.0.1: price the fake's model like a user would.
+    (tmp_path / "paper-digest.toml").write_text('[llm.prices]\n"gpt-4.1-mini" = { input = 0.5, output = 2.0 }\n')
     with FakeOpenAI(checks) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dummy")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
