@@ -133,6 +133,10 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
             page.keyboard.press("Delete")
             editor.press_sequentially(FIXED)
             assert delta.locator(".count .n").inner_text() == str(len(FIXED))
+            # As the line is typed, the server's check replaces the highlights: the red 7 is gone.
+            sync_api.expect(delta.locator(".line")).to_have_text(FIXED)
+            assert delta.locator("mark.missing").count() == 0
+            assert delta.locator('[data-part="problems"] li').count() == 0
             assert "bad" not in (delta.locator(".count").get_attribute("class") or "")
             # Tags: LLM is there; add 수학 then 강화학습, drop LLM: 수학 becomes the main field.
             chips = delta.locator(".chips")

@@ -31,6 +31,7 @@ from agent.web.highlight import faithfulness
 from agent.web.security import MAX_FORM_BYTES, FormRefused, HostCheck, allowed_hosts, check_form, new_token
 
 HERE = Path(__file__).resolve().parent
+MAX_LINE_CHARS = 2000  # a line being checked; the house bound is far below
 
 DONE = {
     "approve": "승인했습니다",
@@ -156,6 +157,23 @@ def create_app(
         front, body = _markdown_html(opened.post_markdown) if opened.post_markdown else ("", Markup(""))
         return page("preview.html", day=opened, front=front, body=body)
 
+    async def check(request: Request) -> Response:
+        """The faithfulness aid and the summary check for a line being typed (read-only; the page's script
+        asks as the editor types, and swaps the fragment in)."""
+        day = parse_day(request)
+        pid = request.query_params.get("id", "")
+        summary = request.query_params.get("summary", "")
+        if day is None:
+            return error_page(404, "no such date")
+        if len(summary) > MAX_LINE_CHARS:
+            return error_page(413, "line too long")
+        try:
+            paper, problems = await run_in_threadpool(desk.check_line, root, day, cfg, pid, summary)
+        except ReviewError as exc:
+            return error_page(404, str(exc))
+        line, abstract = faithfulness(summary.strip(), paper.abstract, paper.title)
+        return page("_check.html", line=line, abstract=abstract, problems=problems)
+
     def done_redirect(day: dt.date, action: str, pid: str | None, anchor: str | None) -> RedirectResponse:
         query = urlencode({"done": action, **({"id": pid} if pid else {})})
         url = f"/day/{day.isoformat()}?{query}" + (f"#p-{anchor}" if anchor else "")
@@ -253,6 +271,7 @@ def create_app(
         Route("/", index),
         Route("/day/{date}", show_day),
         Route("/day/{date}/preview", preview),
+        Route("/day/{date}/check", check),
         Route("/day/{date}/{action}", action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -17,7 +17,8 @@ from agent import review as rv
 from agent.config import Config
 from agent.errors import ReviewError
 from agent.layout import Layout
-from agent.publish import Blocker, PublishResult, day_blockers
+from agent.models import Paper
+from agent.publish import Blocker, PublishResult, day_blockers, summary_problems
 from agent.publish import publish as publish_day
 from agent.render import render_post
 from agent.state import OPEN_STATUSES, STATUSES
@@ -130,6 +131,16 @@ def open_desk_day(layout: Layout, day: dt.date, cfg: Config) -> DeskDay:
         min_chars=cfg.llm.summary_min_chars,
         max_chars=cfg.llm.summary_max_chars,
     )
+
+
+def check_line(layout: Layout, day: dt.date, cfg: Config, paper_id: str, summary: str) -> tuple[Paper, list[str]]:
+    """A line being typed for ``paper_id``: the paper and what the library's summary check says of the line
+    (the check ``edit`` applies); nothing is written. ReviewError for an unknown id."""
+    opened = open_day(layout, day)
+    paper = next((it.paper for it in opened.digest.items if it.paper.id == paper_id), None)
+    if paper is None:
+        raise ReviewError(f"no paper {paper_id!r} on {day}", day)
+    return paper, summary_problems(paper, summary.strip(), cfg.llm) if summary.strip() else []
 
 
 def approve(

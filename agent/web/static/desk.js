@@ -7,16 +7,39 @@
 
   function chars(text) { return Array.from(text.trim()).length; }
 
-  // Live character count against the house bounds.
+  // Live character count against the house bounds, and (after a pause in typing) the server's check of
+  // the line: the faithfulness highlights and the validator's problems, the same ones a save would give.
   document.querySelectorAll("textarea[data-max]").forEach(function (ta) {
     const out = ta.parentElement.querySelector(".count");
     const n = out && out.querySelector(".n");
+    const card = ta.closest("article.card");
+    let timer = null;
+    let asked = 0;
     function update() {
       const c = chars(ta.value);
       n.textContent = String(c);
       out.classList.toggle("bad", c < Number(ta.dataset.min) || c > Number(ta.dataset.max));
     }
-    ta.addEventListener("input", update);
+    function check() {
+      const ticket = ++asked;
+      fetch(ta.dataset.check + "&summary=" + encodeURIComponent(ta.value), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (html === null || ticket !== asked) { return; }
+          const doc = new DOMParser().parseFromString(html, "text/html");
+          doc.querySelectorAll("template[data-part]").forEach(function (t) {
+            const target = card.querySelector('[data-part="' + t.dataset.part + '"]');
+            if (target) { target.replaceChildren(document.importNode(t.content, true)); }
+          });
+          card.dataset.checked = String(ticket);
+        })
+        .catch(function () { /* the save still checks */ });
+    }
+    ta.addEventListener("input", function () {
+      update();
+      clearTimeout(timer);
+      timer = setTimeout(check, 300);
+    });
     update();
   });
 
@@ -49,15 +72,16 @@
     paint();
   });
 
-  // The same token in the line and in the abstract lights up together.
-  document.querySelectorAll("mark.hl").forEach(function (m) {
-    function lit(on) {
-      const card = m.closest("article.card");
-      card.querySelectorAll("mark.hl").forEach(function (o) { if (o.dataset.k === m.dataset.k) { o.classList.toggle("lit", on); } });
-    }
-    m.addEventListener("mouseenter", function () { lit(true); });
-    m.addEventListener("mouseleave", function () { lit(false); });
-  });
+  // The same token in the line and in the abstract lights up together (delegated: checks replace marks).
+  function lit(ev, on) {
+    const m = ev.target.closest && ev.target.closest("mark.hl");
+    if (!m) { return; }
+    m.closest("article.card").querySelectorAll("mark.hl").forEach(function (o) {
+      if (o.dataset.k === m.dataset.k) { o.classList.toggle("lit", on); }
+    });
+  }
+  document.addEventListener("mouseover", function (ev) { lit(ev, true); });
+  document.addEventListener("mouseout", function (ev) { lit(ev, false); });
 
   // Keyboard: j/k next/previous card, a approve, e edit the summary; Esc leaves a field.
   let current = -1;
