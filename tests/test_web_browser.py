@@ -3,8 +3,8 @@
 `paper-digest serve --blog` runs as a subprocess over a fixture day, its LLM the local fake
 (tests/fake_openai.py); an editor (no JavaScript) rejects the hostile paper with a plain form, then (with
 JavaScript) fixes the flagged paper's line by typing Korean, toggles its tags, regenerates one paper with a
-note, approves the rest with the keyboard and publishes. The post file is checked, and a
-screenshot of the day page is kept in tests/artifacts/ (git-ignored).
+note, approves the rest with the keyboard (a second tab, now stale, is refused) and publishes. The post
+file is checked, and screenshots of the day page are kept in tests/artifacts/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -157,6 +157,10 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
             assert page.locator(sel(IDS[1], "textarea")).input_value() == REGENERATED
             assert len(llm.requests) == 1 and NOTE in llm.requests[0].last_user
 
+            # A second tab opened now goes stale once the first one approves.
+            other = browser.new_page()
+            other.goto(f"{base}/day/{D}")
+
             # Keyboard: the page starts on the first open card; j/k move, a approves and lands on the next.
             page.goto(f"{base}/day/{D}")
             assert page.locator("article.card.current").get_attribute("id") == f"p-{IDS[0]}"
@@ -173,6 +177,13 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
                     assert page.url.endswith(f"#p-{expected_next}")
             badges = [page.locator(sel(pid, ".badge")).inner_text() for pid in IDS]
             assert badges == ["approved", "approved", "rejected", "edited"]
+
+            # The stale tab's reject is refused with the current state shown; nothing changes.
+            other.locator(sel(IDS[1])).get_by_role("button", name="제외").click()
+            other.wait_for_load_state()
+            assert "페이지를 연 뒤 바뀌었습니다" in other.locator(sel(IDS[1], ".banner.error")).inner_text()
+            assert other.locator(sel(IDS[1], ".badge")).inner_text() == "approved"
+            other.close()
 
             publish = page.get_by_role("button", name="게시", exact=True)
             assert publish.is_enabled()
