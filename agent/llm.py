@@ -254,11 +254,14 @@ def preload() -> None:
     global _preloaded
     if _preloaded is not None:
         return
+    import httpx  # noqa: F401 - the HF fetch needs it first; imported here, before the thread competes for the GIL
 
     def work() -> None:
         try:
-            import langchain_core.prompts  # noqa: F401
             import openai  # noqa: F401
+
+            # The names agent.prompts renders with: langchain_core.prompts itself imports them lazily.
+            from langchain_core.prompts import ChatPromptTemplate, FewShotChatMessagePromptTemplate  # noqa: F401
         except Exception as exc:  # an import error surfaces again, in context, when the client is built
             log.debug("background import failed: %s", exc)
 
