@@ -52,6 +52,11 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+# What agent.enrich sends with every summary request: a cap that fits the longest valid answer, and one key
+# for the prompt prefix every paper shares.
+MAX_TOKENS = 644
+CACHE_KEY = "paper-digest-paper_summary-0123456789abcdef"
+
 T = TypeVar("T")
 
 
@@ -69,7 +74,12 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def ask(client: OpenAIChat, times: int = 1) -> list[ChatReply]:
     try:
-        return [await client.complete(MESSAGES, schema=SCHEMA, schema_name="paper_summary") for _ in range(times)]
+        return [
+            await client.complete(
+                MESSAGES, schema=SCHEMA, schema_name="paper_summary", max_tokens=MAX_TOKENS, cache_key=CACHE_KEY
+            )
+            for _ in range(times)
+        ]
     finally:
         await client.aclose()
 
@@ -98,6 +108,7 @@ def test_json_schema_answer(vcr: Any) -> None:
     assert client.requests_sent == 1
     body = json.loads(vcr.requests[0].body)
     assert body["model"] == MODEL and body["temperature"] == 0.2 and body["messages"] == MESSAGES
+    assert body["max_tokens"] == MAX_TOKENS and body["prompt_cache_key"] == CACHE_KEY
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "paper_summary", "strict": True, "schema": SCHEMA},
@@ -460,3 +471,16 @@ def test_display_endpoint_never_shows_credentials() -> None:
     assert display_endpoint(url) == "http://llm.internal:8000/v1"
     assert endpoint_host({"OPENAI_BASE_URL": url}) == "llm.internal"
     assert endpoint_host({}) == "api.openai.com"
+
+
+def test_preload_imports_the_sdk_and_the_chat_prompt_classes_in_the_background() -> None:
+    # langchain_core.prompts imports its classes lazily: importing the package alone would leave ~0.9 s of
+    # imports to the first prompt, after the HF fetch the thread is meant to overlap.
+    code = (
+        "import sys, agent.llm\n"
+        "agent.llm.preload()\n"
+        "agent.llm._preloaded.join(60)\n"
+        "print('openai' in sys.modules, 'langchain_core.prompts.chat' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["True", "True"]
