@@ -118,6 +118,7 @@ def test_a_whole_day_reviewed_and_published_in_chromium(
             plain.goto(f"{base}/day/{D}")
             hostile = plain.locator(sel(IDS[2]))
             assert hostile.locator("h2").inner_text() == HOSTILE_TITLE
+            assert not hostile.locator(".chips").is_visible()  # chips need the script; the text field does not
             hostile.get_by_role("button", name="제외").click()
             plain.wait_for_url(f"**/day/{D}?done=reject*")
             assert plain.locator(sel(IDS[2], ".badge")).inner_text() == "rejected"

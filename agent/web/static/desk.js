@@ -3,6 +3,8 @@
 "use strict";
 (function () {
   const cards = Array.from(document.querySelectorAll("article.card"));
+  // What only works with this script is hidden in the page until it runs.
+  document.querySelectorAll(".chips[hidden], .keys[hidden]").forEach(function (el) { el.hidden = false; });
   const MAX_TAGS = 3;
 
   function chars(text) { return Array.from(text.trim()).length; }
