@@ -370,3 +370,25 @@ def test_serve_binds_loopback_unless_told_otherwise(tmp_path: Path, args: list[s
     result = CliRunner().invoke(app, ["serve", "--out", str(tmp_path), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_serve_warns_when_told_to_bind_another_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import agent.web.server
+    from agent.cli import app
+
+    bound: list[tuple[str, int]] = []
+    monkeypatch.setattr(agent.web.server, "run", lambda cfg, host, port, on_ready=None: bound.append((host, port)))
+    result = CliRunner().invoke(app, ["serve", "--out", str(tmp_path), "--host", "192.0.2.10", "--allow-remote"])
+    assert result.exit_code == 0
+    assert bound == [("192.0.2.10", 8765)]
+    assert "warning: the desk on 192.0.2.10 is reachable from other machines, without a login." in result.output
+
+
+def test_the_hosts_the_desk_answers() -> None:
+    from agent.web.security import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765", "[::1]:8765"}
+    assert allowed_hosts("::1", 9000) == {"127.0.0.1:9000", "localhost:9000", "[::1]:9000"}
+    assert allowed_hosts("192.0.2.10", 80) == {"192.0.2.10:80", "192.0.2.10"}
