@@ -84,6 +84,10 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BREAKER_AFTER = 4  # consecutive attempts without an answer before the breaker opens
 MAX_REPLY_BYTES = 1_000_000  # a chat completion capped by max_tokens is a few KB
 MAX_TOKEN_COUNT = 100_000_000  # a usage figure above this is not a real count
+# Reasoning models (o-series, gpt-5) take max_completion_tokens, which also counts their hidden reasoning: the
+# answer's own cap plus this much room to think (billed only as used; an over-long answer is still refused).
+REASONING_ALLOWANCE = 4096
+_REASONING_MODEL = re.compile(r"^(?:o\d|gpt-5)(?![\w.]*-chat)", re.IGNORECASE)
 
 # Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK refuses to start without one.
 _NO_KEY = "no-key"
@@ -375,7 +379,9 @@ class OpenAIChat:
         self._timeout = timeout
         self._max_retries = max_retries
         self._optional: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
-        self._tokens_param = "max_tokens"
+        # OpenAI's reasoning models refuse max_tokens; other servers may not know max_completion_tokens.
+        reasoning = bool(_REASONING_MODEL.match(model.strip().rsplit("/", 1)[-1]))
+        self._tokens_param = "max_completion_tokens" if reasoning else "max_tokens"
         self._dropped: set[str] = set()  # optional parameters the server refused by name
         self._mode: Mode | None = None
         self._mode_lock = asyncio.Lock()
@@ -456,7 +462,8 @@ class OpenAIChat:
 
         kwargs: dict[str, Any] = {"model": self.model, "messages": request.messages, **self._optional}
         if request.max_tokens is not None:
-            kwargs[self._tokens_param] = request.max_tokens
+            reasoning = self._tokens_param == "max_completion_tokens"
+            kwargs[self._tokens_param] = request.max_tokens + (REASONING_ALLOWANCE if reasoning else 0)
         if request.cache_key is not None and "prompt_cache_key" not in self._dropped:
             kwargs["prompt_cache_key"] = request.cache_key
         if mode == "json_schema":
@@ -488,7 +495,7 @@ class OpenAIChat:
             self._optional.pop("temperature", None)
             return True
         if self._tokens_param == "max_tokens" and "max_tokens" in sent and "max_tokens" in text:
-            # o-series and gpt-5 take max_completion_tokens, which also counts their reasoning: more room.
+            # A reasoning model under another name: max_completion_tokens, with room for its reasoning.
             log.info("the model rejects max_tokens; sending max_completion_tokens")
             self._tokens_param = "max_completion_tokens"
             return True

@@ -25,7 +25,7 @@ import yaml
 from fake_openai import FakeOpenAI, Fault, Reply, constant, cut_json, load_answers, paper_answer
 
 from agent.errors import ConfigError, LLMError
-from agent.llm import ChatReply, LLMUnavailable, OpenAIChat
+from agent.llm import REASONING_ALLOWANCE, ChatReply, LLMUnavailable, OpenAIChat
 from agent.validate import parse_answer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -461,7 +461,30 @@ def test_max_tokens_and_prompt_cache_key_are_sent_and_dropped_when_refused() -> 
     bodies = [r.body for r in fake.requests]
     assert (bodies[0]["max_tokens"], bodies[0]["prompt_cache_key"]) == (300, "k")
     assert "prompt_cache_key" not in bodies[1] and bodies[1]["max_tokens"] == 300
-    assert "max_tokens" not in bodies[2] and bodies[2]["max_completion_tokens"] == 300
+    assert "max_tokens" not in bodies[2] and bodies[2]["max_completion_tokens"] == 300 + REASONING_ALLOWANCE
+
+
+@pytest.mark.parametrize(
+    ("model", "param"),
+    [("gpt-5-mini", "max_completion_tokens"), ("o4-mini", "max_completion_tokens"),
+     ("openai/o3", "max_completion_tokens"), ("gpt-5-chat-latest", "max_tokens"), ("gpt-4.1-mini", "max_tokens"),
+     ("llama3.1:8b", "max_tokens")],
+)  # fmt: skip
+def test_reasoning_models_get_max_completion_tokens_with_room_to_think(model: str, param: str) -> None:
+    with FakeOpenAI() as fake:
+        client = OpenAIChat(model=model, base_url=fake.base_url, max_retries=0)
+
+        async def go() -> ChatReply:
+            try:
+                return await client.complete(MESSAGES, schema=SCHEMA, schema_name="s", max_tokens=300)
+            finally:
+                await client.aclose()
+
+        run(go())
+    body = fake.requests[0].body
+    other = {"max_tokens", "max_completion_tokens"} - {param}
+    assert body[param] == 300 + (REASONING_ALLOWANCE if param == "max_completion_tokens" else 0)
+    assert not other & set(body)
 
 
 def test_display_endpoint_never_shows_credentials() -> None:
