@@ -178,11 +178,13 @@ def test_unknown_date_or_page(client: TestClient) -> None:
 
 
 def test_approve_goes_to_the_next_open_card(client: TestClient, out: Path) -> None:
+    assert '<td class="n pending">3</td>' in client.get("/").text
     r = post(client, "approve", id=IDS[0])
     assert r.status_code == 303
     assert r.headers["location"] == f"/day/{D}?done=approve&id={IDS[0]}#p-{IDS[1]}"
     assert statuses(out)[IDS[0]] == "approved"
     assert "승인했습니다: 2606.00001" in client.get(r.headers["location"]).text
+    assert re.search(r'<td class="n pending">2</td>.*<td class="n approved">1</td>', client.get("/").text, re.S)
 
 
 def test_reject_leaves_the_paper_out(client: TestClient, out: Path) -> None:

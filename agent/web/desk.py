@@ -11,6 +11,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agent import review as rv
@@ -76,19 +77,40 @@ class DeskDay:
     max_chars: int
 
 
+# The days list opens every day; a day whose files have not changed is not parsed again.
+_DAY_ROWS: dict[tuple[object, ...], DayRow] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def days(layout: Layout) -> list[DayRow]:
     """Every date with a recorded run, newest first, with its counts by status."""
     rows: list[DayRow] = []
     for day in reversed(layout.days()):
-        published = layout.post(day).exists()
-        try:
-            opened = open_day(layout, day)
-        except ReviewError as exc:
-            rows.append(DayRow(day, {}, published, problem=str(exc)))
-            continue
-        counts: Counter[str] = Counter(e.status for e in opened.state.entries.values())
-        rows.append(DayRow(day, dict(counts), published))
+        key = (layout, day, *(_stamp(p) for p in (layout.snapshot(day), layout.review(day), layout.post(day))))
+        row = _DAY_ROWS.get(key)
+        if row is None:
+            if len(_DAY_ROWS) > 4096:  # a long-running desk: forget old versions now and then
+                _DAY_ROWS.clear()
+            row = _DAY_ROWS[key] = _day_row(layout, day)
+        rows.append(row)
     return rows
+
+
+def _day_row(layout: Layout, day: dt.date) -> DayRow:
+    published = layout.post(day).exists()
+    try:
+        opened = open_day(layout, day)
+    except ReviewError as exc:
+        return DayRow(day, {}, published, problem=str(exc))
+    counts: Counter[str] = Counter(e.status for e in opened.state.entries.values())
+    return DayRow(day, dict(counts), published)
 
 
 def blocker_text(b: Blocker) -> str:
