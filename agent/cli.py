@@ -49,7 +49,8 @@ from agent.errors import (
 
 if TYPE_CHECKING:
     from agent.eval import EvalReport, VersionStats
-    from agent.publish import Blocker, PublishResult
+    from agent.models import Blocker
+    from agent.publish import PublishResult
     from agent.review import ReviewResult, ReviewRow
 
 app = typer.Typer(

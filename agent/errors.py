@@ -33,10 +33,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from agent.publish import Blocker
+from agent.models import Blocker
 
 
 class DigestError(Exception):

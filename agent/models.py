@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -153,3 +154,43 @@ class RunReport:
         d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
         d["llm_endpoint_error"] = self.llm_endpoint_error
         return d
+
+
+# -- why publish would refuse (agent.publish decides; agent.errors.PublishRefused carries them) ------------
+
+BlockerKind = Literal["unreviewed", "failed-checks", "missing-summaries", "nothing-to-publish"]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """One reason publish would refuse. ``forceable``: ``force`` publishes anyway (unreviewed papers as they
+    are, failing text left out, papers without a summary without one); "nothing-to-publish" never is.
+
+    - unreviewed: ``counts`` by open status (pending, flagged, needs-review), ``ids`` the papers, ``of``
+      the papers of the day (vanished ones not counted);
+    - failed-checks: ``problems`` per paper id (summary and tag checks), ``ids`` those papers;
+    - missing-summaries: ``ids`` the papers the post would show without a summary, ``of`` the post's papers;
+    - nothing-to-publish: every paper is rejected.
+    """
+
+    kind: BlockerKind
+    ids: tuple[str, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)
+    problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    of: int = 0
+
+    @property
+    def forceable(self) -> bool:
+        return self.kind != "nothing-to-publish"
+
+    def describe(self) -> str:
+        """A plain statement (no advice, no CLI flags): agent.cli words the advice."""
+        if self.kind == "unreviewed":
+            detail = ", ".join(f"{n} {status}" for status, n in self.counts.items())
+            return f"{len(self.ids)} of {self.of} papers not reviewed yet ({detail})"
+        if self.kind == "failed-checks":
+            detail = "; ".join(f"{pid}: {', '.join(p)}" for pid, p in self.problems.items())
+            return f"{len(self.ids)} paper(s) cannot be published as they are ({detail})"
+        if self.kind == "missing-summaries":
+            return f"{len(self.ids)} of {self.of} papers to publish have no summary ({', '.join(self.ids)})"
+        return "every paper is rejected; nothing to publish"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,7 +21,7 @@ from agent.config import Config, LLMConfig
 from agent.errors import PublishRefused
 from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.models import DigestItem, Paper
+from agent.models import Blocker, DigestItem, Paper
 from agent.state import OPEN_STATUSES
 from agent.store import Day, open_day
 from agent.vocab import MAX_TAGS, canonicalize
@@ -83,44 +83,6 @@ def without_problems(item: DigestItem, vocab: Vocabulary, llm: LLMConfig) -> Dig
 
 
 # -- publishing ---------------------------------------------------------------------------------------
-
-
-BlockerKind = Literal["unreviewed", "failed-checks", "missing-summaries", "nothing-to-publish"]
-
-
-@dataclass(frozen=True, slots=True)
-class Blocker:
-    """One reason publish would refuse. ``forceable``: ``force`` publishes anyway (unreviewed papers as they
-    are, failing text left out, papers without a summary without one); "nothing-to-publish" never is.
-
-    - unreviewed: ``counts`` by open status (pending, flagged, needs-review), ``ids`` the papers, ``of``
-      the papers of the day (vanished ones not counted);
-    - failed-checks: ``problems`` per paper id (summary and tag checks), ``ids`` those papers;
-    - missing-summaries: ``ids`` the papers the post would show without a summary, ``of`` the post's papers;
-    - nothing-to-publish: every paper is rejected.
-    """
-
-    kind: BlockerKind
-    ids: tuple[str, ...] = ()
-    counts: Mapping[str, int] = field(default_factory=dict)
-    problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    of: int = 0
-
-    @property
-    def forceable(self) -> bool:
-        return self.kind != "nothing-to-publish"
-
-    def describe(self) -> str:
-        """A plain statement (no advice, no CLI flags): agent.cli words the advice."""
-        if self.kind == "unreviewed":
-            detail = ", ".join(f"{n} {status}" for status, n in self.counts.items())
-            return f"{len(self.ids)} of {self.of} papers not reviewed yet ({detail})"
-        if self.kind == "failed-checks":
-            detail = "; ".join(f"{pid}: {', '.join(p)}" for pid, p in self.problems.items())
-            return f"{len(self.ids)} paper(s) cannot be published as they are ({detail})"
-        if self.kind == "missing-summaries":
-            return f"{len(self.ids)} of {self.of} papers to publish have no summary ({', '.join(self.ids)})"
-        return "every paper is rejected; nothing to publish"
 
 
 @dataclass(frozen=True, slots=True)

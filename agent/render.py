@@ -329,11 +329,6 @@ def render_post(digest: Digest, post: PostConfig, *, final: bool = False) -> str
     return text.replace("\r\n", "\n").rstrip("\n") + "\n"
 
 
-def data_file_key(day: dt.date) -> str:
-    """The data file's name without ``.json``: a page reads it as ``site.data.papers["daily-<date>"]``."""
-    return f"daily-{day.isoformat()}"
-
-
 def _text_or_none(value: str | None) -> str | None:
     return None if value is None else (_line(value) or None)
 

@@ -28,8 +28,8 @@ from agent.config import Config
 from agent.errors import EditRejected, PaperChangedError, StaleError, UnknownPaperError
 from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.models import Enrichment, Paper
-from agent.publish import Blocker, day_blockers, publish_problems, summary_problems, unknown_tags_message
+from agent.models import Blocker, Enrichment, Paper
+from agent.publish import day_blockers, publish_problems, summary_problems, unknown_tags_message
 from agent.state import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -61,7 +61,7 @@ class ReviewResult:
     ``changed``: the papers whose review changed; ``unchanged``: those named that needed nothing (approving
     an approved paper); ``left``: open papers by status (pending, flagged, needs-review: what blocks
     publish); ``flagged``: the flagged ones (``approve all`` leaves them); ``blockers``: why publish would
-    refuse now (agent.publish.Blocker; none: ``publishable``); ``entry``/``shown``: edit, reject and
+    refuse now (agent.models.Blocker; none: ``publishable``); ``entry``/``shown``: edit, reject and
     regenerate: the paper's entry, and what the post shows of it (regenerate: the new answer);
     ``replaced_edit``: the editor's summary a regenerate replaced; ``version``: the day's version now."""
 

@@ -361,18 +361,6 @@ def _is_html(tag: re.Match[str], abstract: str) -> bool:
     return written not in abstract
 
 
-def hangul_share(text: str) -> float:
-    """Hangul syllables as a share of all letters (Latin names and acronyms count as letters)."""
-    letters = hangul = 0
-    for ch in text:
-        if _is_hangul(ch):
-            hangul += 1
-            letters += 1
-        elif unicodedata.category(ch).startswith("L"):
-            letters += 1
-    return hangul / letters if letters else 0.0
-
-
 # A run of Latin words separated by spaces ("Test-time Rule Acquisition and Compiled Enforcement").
 _LATIN_RUN = re.compile(r"[A-Za-z0-9][\w.\-+/*&:']*(?:[ ]+[A-Za-z0-9][\w.\-+/*&:']*)*", re.ASCII)
 # Small words a name may hold between its capitalised words.

@@ -17,7 +17,7 @@ import pytest
 from agent.clean import normalize
 from agent.config import PostConfig
 from agent.models import Digest, DigestItem, Enrichment, Paper
-from agent.render import data_file_key, render_data_file, render_post
+from agent.render import render_data_file, render_post
 
 DAY = dt.date(2026, 6, 12)
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -68,7 +68,6 @@ def test_data_file_keys_order_and_values() -> None:
     assert second["institution"] == "Chen Li" and second["title"] == HOSTILE  # plain text, escaped by the page
     assert "에이전트" in text and "\\u" not in text  # UTF-8, not \u escapes
     assert render_data_file(digest(), PostConfig()) == text  # same input, same bytes
-    assert data_file_key(DAY) == "daily-2026-06-12"
 
 
 def test_data_file_without_a_recorded_crawl_time_uses_the_post_time() -> None:
@@ -141,7 +140,7 @@ def test_readme_liquid_example_renders_the_day_under_jekyll(tmp_path: Path) -> N
     src, dest = tmp_path / "blog", tmp_path / "_site"
     (src / "_data" / "papers").mkdir(parents=True)
     (src / "_config.yml").write_text("title: SITE-TITLE-SECRET\n", encoding="utf-8")
-    (src / "_data" / "papers" / f"{data_file_key(DAY)}.json").write_text(
+    (src / "_data" / "papers" / "daily-2026-06-12.json").write_text(
         render_data_file(digest(), PostConfig()), encoding="utf-8"
     )
     (src / "papers.html").write_text("---\ntitle: papers\n---\n" + liquid_example(), encoding="utf-8")

@@ -86,12 +86,15 @@ def test_rejected_paper_absent_from_post_and_ranks_renumbered(out: Path) -> None
     reject(Layout(out), DAY, cfg, "2606.00002")
     approve(Layout(out), DAY, cfg, "all")
     edit(Layout(out), DAY, cfg, "2606.00004", summary=DELTA)
-    post = publish(Layout(out), DAY, cfg).post.read_text(encoding="utf-8")
+    result = publish(Layout(out), DAY, cfg)
+    post = result.post.read_text(encoding="utf-8")
     assert "Beta" not in post and BETA not in post
     ranks = [line.split(".")[0] for line in post.splitlines() if line[:1].isdigit()]
     assert ranks == ["1", "2", "3"]
     assert "\n2. **Gamma" in post and "\n3. **Delta" in post
     assert "총 **3개**의 논문이 수집되었습니다." in post  # the count matches what the post lists
+    data = json.loads(result.data_file.read_text(encoding="utf-8"))  # and so does the data file's (README)
+    assert data["total_papers"] == len(data["papers"]) == 3
 
 
 def test_force_publishes_unreviewed_papers_without_markers(out: Path) -> None:

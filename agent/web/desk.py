@@ -18,8 +18,8 @@ from agent import review as rv
 from agent.config import Config
 from agent.errors import ReviewError
 from agent.layout import Layout
-from agent.models import Paper
-from agent.publish import Blocker, PublishResult, day_blockers, summary_problems
+from agent.models import Blocker, Paper
+from agent.publish import PublishResult, day_blockers, summary_problems
 from agent.publish import publish as publish_day
 from agent.render import render_post
 from agent.state import OPEN_STATUSES, STATUSES
