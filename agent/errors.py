@@ -19,7 +19,7 @@ DigestError                   base
 │   ├── NoRunError            no snapshot for the date (path)
 │   ├── BrokenFileError       a snapshot or review file is damaged (path, line, paper, problem)
 │   ├── UnknownPaperError     no such paper id that day, or it vanished (paper_id, ids, vanished)
-│   ├── EditRejected          an editor's summary or tags fail the checks (paper_id, problems)
+│   ├── EditRejected          an editor's summary and/or tags fail the checks (paper_id, summary_problems, tag_problems)
 │   ├── PaperChangedError     a run changed the paper during a regenerate (paper_id)
 │   └── StaleError            the day changed since the caller read it (expected, actual version)
 ├── LockedError (1)           another process holds the date's lock, or the lock cannot be taken (path)
@@ -142,9 +142,23 @@ class UnknownPaperError(ReviewError):
 
 
 class EditRejected(ReviewError):
-    def __init__(self, date: dt.date, paper_id: str, field: Literal["summary", "tags"], problems: Sequence[str]):
-        self.paper_id, self.field, self.problems = paper_id, field, tuple(problems)
-        super().__init__(f"{field} for {paper_id} not accepted: {'; '.join(problems)}", date)
+    """Every problem of an edit at once: ``summary_problems`` and ``tag_problems`` (either may be empty)."""
+
+    def __init__(
+        self, date: dt.date, paper_id: str, *, summary_problems: Sequence[str] = (), tag_problems: Sequence[str] = ()
+    ) -> None:
+        self.paper_id = paper_id
+        self.summary_problems, self.tag_problems = tuple(summary_problems), tuple(tag_problems)
+        parts = [
+            f"{field} for {paper_id} not accepted: {'; '.join(problems)}"
+            for field, problems in (("summary", self.summary_problems), ("tags", self.tag_problems))
+            if problems
+        ]
+        super().__init__("; ".join(parts), date)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.summary_problems + self.tag_problems
 
 
 class PaperChangedError(ReviewError):

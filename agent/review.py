@@ -288,20 +288,22 @@ def edit(
         entry = _entry(opened, paper_id, "edit")
         paper = _paper(opened, paper_id)
         changes: dict[str, Any] = {"status": "edited", "abstract_sha": fingerprint(paper.abstract)}
+        bad_summary: list[str] = []
+        bad_tags: list[str] = []
         if summary is not None:
             summary = summary.strip()
-            problems = summary_problems(paper, summary, cfg.llm)
-            if problems:
-                raise EditRejected(day, paper_id, "summary", problems)
+            bad_summary = summary_problems(paper, summary, cfg.llm)
             changes["summary"] = summary
         if tags is not None:
             names = tags.split(",") if isinstance(tags, str) else list(tags)
             canonical, unknown = canonicalize(opened.vocab, names)
             if unknown:
-                raise EditRejected(day, paper_id, "tags", [unknown_tags_message(unknown, opened.vocab)])
-            if not 1 <= len(canonical) <= MAX_TAGS:
-                raise EditRejected(day, paper_id, "tags", [f"give 1–{MAX_TAGS} tags, not {len(canonical)}"])
+                bad_tags.append(unknown_tags_message(unknown, opened.vocab))
+            elif not 1 <= len(canonical) <= MAX_TAGS:
+                bad_tags.append(f"give 1–{MAX_TAGS} tags, not {len(canonical)}")
             changes["tags"] = canonical
+        if bad_summary or bad_tags:  # every problem at once: the editor fixes both in one go
+            raise EditRejected(day, paper_id, summary_problems=bad_summary, tag_problems=bad_tags)
         opened = _with_entry(opened, paper_id, replace(entry, **changes))
         version = commit(layout, opened, cfg.post)
     entry = opened.state.entries[paper_id]

@@ -14,7 +14,7 @@ import pytest
 
 from agent.cli import Given, describe, review_message, review_table
 from agent.config import Config
-from agent.errors import DigestError, FileChangedError, ReviewError, WriteError
+from agent.errors import DigestError, EditRejected, FileChangedError, ReviewError, WriteError
 from agent.layout import Layout
 from agent.models import Digest, DigestItem, Enrichment, Paper
 from agent.pipeline import record_run
@@ -246,6 +246,18 @@ def test_edit_validates_like_model_output(out: Path) -> None:
     with pytest.raises(ValueError):  # the CLI says "--edit needs --summary TEXT and/or --tags a,b" (exit 2)
         edit(Layout(out), DAY, cfg, "2606.00001")
     assert (Layout(out).review(DAY).read_bytes(), draft(out).read_bytes()) == before
+
+
+def test_an_edit_with_a_bad_summary_and_bad_tags_reports_both(out: Path) -> None:
+    before = Layout(out).review(DAY).read_bytes()
+    with pytest.raises(EditRejected) as info:
+        edit(Layout(out), DAY, make_cfg(out), "2606.00001", summary="Alpha improves math reasoning.", tags="없는태그")
+    assert info.value.summary_problems[0].startswith("한국어 문장이 아님")
+    assert info.value.tag_problems[0].startswith("tag(s) not in the vocabulary: 없는태그")
+    message = str(info.value)
+    assert message.startswith("summary for 2606.00001 not accepted: 한국어 문장이 아님")
+    assert "; tags for 2606.00001 not accepted: tag(s) not in the vocabulary: 없는태그" in message
+    assert Layout(out).review(DAY).read_bytes() == before
 
 
 def test_unknown_id_lists_the_ids_that_exist(out: Path) -> None:

@@ -229,10 +229,8 @@ def create_app(
             banner = "게시하지 않았습니다: " + "; ".join(desk.blocker_text(b) for b in exc.blockers)
             return await run_in_threadpool(lambda: day_page(day, status=400, banner=banner))
         except EditRejected as exc:
-            if exc.field == "summary":
-                card.summary_errors = list(exc.problems)
-            else:
-                card.tag_errors = list(exc.problems)
+            card.summary_errors = list(exc.summary_problems)
+            card.tag_errors = list(exc.tag_problems)
             return await run_in_threadpool(lambda: refused(day, pid, card, 400))
         except StaleError:
             card.stale = True
