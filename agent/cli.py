@@ -37,6 +37,7 @@ from agent.errors import (
     LockedError,
     MissingCredentials,
     NoRunError,
+    NotABlogError,
     PaperChangedError,
     PublishRefused,
     ReportClashError,
@@ -175,6 +176,8 @@ def describe(exc: DigestError, given: Given | None = None) -> str:
         return f"{exc}{', or pass --no-llm' if g.no_llm else ''}."
     if isinstance(exc, SourceFileError):
         return f"{exc}; check --source."
+    if isinstance(exc, NotABlogError):
+        return f"{exc}; check {'--blog' if g.blog is not None else 'PAPER_DIGEST_BLOG_DIR and [blog] dir'}."
     if isinstance(exc, SourceDateError):
         if exc.asked is None:
             return f"{exc}; pass --date YYYY-MM-DD."
@@ -326,8 +329,14 @@ def _parse_date(value: str | None, tz: str, name: str = "--date") -> dt.date:
         raise ConfigError(f"{name} {value!r} is not a date; use YYYY-MM-DD.") from None
 
 
-def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: Path | None = None) -> Config:
+def _load(
+    config: Path | None, out: Path | None, cache_dir: Path | None, blog: Path | None = None, *, days: bool = True
+) -> Config:
+    """The config with the flags on top. ``days``: the command works on days' files, so a blog folder (from
+    --blog, the environment or the config file) must be a Jekyll site."""
     from dataclasses import replace
+
+    from agent.layout import check_blog
 
     if out is not None and blog is not None:
         raise ConfigError("give --out or --blog, not both.")
@@ -338,6 +347,8 @@ def _load(config: Path | None, out: Path | None, cache_dir: Path | None, blog: P
         cfg = replace(cfg, blog_dir=blog)
     if cache_dir is not None:
         cfg = replace(cfg, cache_dir=cache_dir)
+    if days and cfg.blog_dir is not None:
+        check_blog(cfg.blog_dir)
     return cfg
 
 
@@ -761,6 +772,9 @@ def init(
         names = ", ".join(map(str, exc.paths))
         typer.echo(f"error: {names} exist(s) already in {directory}; pass --force to replace them.", err=True)
         raise typer.Exit(1) from None
+    except NotABlogError as exc:
+        typer.echo(f"error: {exc}: run init in the Jekyll blog's folder.", err=True)
+        raise typer.Exit(exc.exit_code) from None
     except DigestError as exc:
         _fail(exc, Given(again="run init again", where="the blog folder"))
     replaced = f" (replaced: {', '.join(map(str, result.replaced))})" if result.replaced else ""
@@ -792,7 +806,7 @@ def _cache_command(
     from agent.cache import AnswerCache, default_cache_dir
 
     try:
-        cfg = _load(config, None, cache_dir)
+        cfg = _load(config, None, cache_dir, days=False)
         directory = cfg.cache_dir or default_cache_dir()
         if not directory.exists():  # nothing cached yet: say so, and create nothing
             message = absent(directory)

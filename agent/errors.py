@@ -6,6 +6,7 @@ DigestError                   base
 ├── ConfigError (2)           bad flags, config file, missing credentials
 │   ├── MissingCredentials (2) no LLM key or base URL in the environment
 │   ├── ReportClashError (2)  the report path is one of the day's own files
+│   ├── NotABlogError (2)     the blog folder has no _config.yml (path)
 │   └── SourceDateError (2)   a source file lists another day than the one asked
 ├── SourceError (1)           the HF API or a source file could not give a valid day
 │   ├── SourceFileError (1)   the source file is missing or unreadable (path)
@@ -199,6 +200,15 @@ class PublishRefused(DigestError):
     def __init__(self, date: dt.date, blockers: Sequence[Blocker]) -> None:
         self.date, self.blockers = date, tuple(blockers)
         super().__init__(f"{date}: " + "; ".join(b.describe() for b in self.blockers))
+
+
+class NotABlogError(ConfigError):
+    """The blog folder (``path``) has no ``_config.yml``: not a Jekyll site (a typo would otherwise start a new
+    tree)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path} is not a Jekyll site (no _config.yml)")
 
 
 class SourceDateError(ConfigError):

@@ -23,6 +23,7 @@ from pathlib import Path
 from agent import __version__
 from agent.errors import ConfigError, DigestError
 from agent.fsutil import write_files
+from agent.layout import check_blog
 
 WORKFLOWS = ("paper-digest-nightly.yml", "paper-digest-publish.yml")
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "workflows"
@@ -117,13 +118,12 @@ def init_blog(
     budget_usd: float = DEFAULT_BUDGET_USD,
     force: bool = False,
 ) -> InitResult:
-    """Write the config and the workflows into the blog at ``root``. InitRefused when ``root`` has no
-    ``_config.yml`` (ConfigError) or, without ``force``, when any of the files exists (InitRefused)."""
+    """Write the config and the workflows into the blog at ``root``. NotABlogError when ``root`` has no
+    ``_config.yml``; InitRefused, without ``force``, when any of the files exists."""
     install = install_spec(install_url, ref)
     if not (budget_usd >= 0 and budget_usd < 1e6):
         raise ConfigError(f"budget {budget_usd!r} must be a number of dollars, 0 or more.")
-    if not (root / "_config.yml").is_file():
-        raise ConfigError(f"{root} has no _config.yml: run init in the Jekyll blog's folder.")
+    check_blog(root)
     pages = find_pages_workflow(root)
     files = [(Path(CONFIG_NAME), CONFIG_TEXT)]
     for name in WORKFLOWS:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.errors import NotABlogError
+
 if TYPE_CHECKING:
     from agent.config import Config
 
@@ -102,6 +104,13 @@ class Layout:
                 except ValueError:
                     continue
         return sorted(found)
+
+
+def check_blog(root: Path) -> None:
+    """NotABlogError unless ``root`` is a Jekyll site (has ``_config.yml``): every command given a blog folder,
+    and init, refuse one that is not, rather than start a new tree in a mistyped folder."""
+    if not (root / "_config.yml").is_file():
+        raise NotABlogError(root)
 
 
 def layout_for(cfg: Config) -> Layout:

@@ -62,7 +62,11 @@ def test_init_writes_the_config_and_workflows_then_refuses_to_overwrite(tmp_path
 
 
 def test_init_refuses_a_folder_without_jekyll_config_and_unsafe_refs(tmp_path: Path) -> None:
-    assert init(str(tmp_path)).exit_code == 2
+    result = init(str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {tmp_path} is not a Jekyll site (no _config.yml): run init in the Jekyll blog's folder.\n"
+    )
     root = blog(tmp_path)
     for args in (["--ref", 'v1"; rm -rf /'], ["--install-url", "https://x/y z"], ["--ref", "a/../b"]):
         result = init(str(root), *args)

@@ -57,15 +57,21 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)
 
 
+def jekyll_site(blog: Path) -> Path:
+    blog.mkdir(parents=True)
+    (blog / "_config.yml").write_text("title: a blog\n", encoding="utf-8")
+    return blog
+
+
 def test_run_review_publish_in_a_blog(cli, tmp_path: Path) -> None:
-    blog = tmp_path / "blog"
+    blog = jekyll_site(tmp_path / "blog")
     run = ["run", "--date", str(DAY), "--source", str(SAMPLE), "--no-llm", "--blog", str(blog)]
     result = cli(*run)
     assert result.exit_code == 0, result.output
     lay = Layout(blog, blog=True)
     assert lay.draft(DAY).is_file() and lay.snapshot(DAY).is_file() and lay.review(DAY).is_file()
     assert (blog / ".paper-digest" / ".gitignore").read_text(encoding="utf-8").count(".*.lock") == 1
-    assert sorted(p.name for p in blog.iterdir()) == [".paper-digest", "_drafts"]  # nothing else in the blog
+    assert sorted(p.name for p in blog.iterdir()) == [".paper-digest", "_config.yml", "_drafts"]  # nothing else
 
     result = cli("review", str(DAY), "--blog", str(blog), "--approve", "all")
     assert result.exit_code == 0, result.output
@@ -89,9 +95,23 @@ def test_out_and_blog_together_is_a_usage_error(cli, tmp_path: Path) -> None:
 
 
 def test_the_llm_cache_never_lives_in_the_blog(cli, tmp_path: Path) -> None:
-    blog = tmp_path / "blog"
+    blog = jekyll_site(tmp_path / "blog")
     run = ["run", "--date", str(DAY), "--source", str(SAMPLE), "--no-llm", "--blog", str(blog)]
     result = cli(*run, "--cache-dir", str(blog / "cache"))
     assert result.exit_code == 2
     assert "inside the blog" in result.output
-    assert not blog.exists()
+    assert [p.name for p in blog.iterdir()] == ["_config.yml"]
+
+
+@pytest.mark.parametrize("command", ["run", "review", "publish"])
+def test_a_blog_folder_without_jekyll_config_is_refused_and_left_alone(cli, tmp_path: Path, command: str) -> None:
+    typo = tmp_path / "blgo"
+    args = {
+        "run": ["run", "--date", str(DAY), "--source", str(SAMPLE), "--no-llm"],
+        "review": ["review", str(DAY)],
+        "publish": ["publish", str(DAY)],
+    }[command]
+    result = cli(*args, "--blog", str(typo))
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {typo} is not a Jekyll site (no _config.yml); check --blog.\n"
+    assert not typo.exists()

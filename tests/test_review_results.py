@@ -139,6 +139,8 @@ def test_hints_repeat_out_and_config(cli, tmp_path: Path) -> None:
 
 def test_approve_all_says_how_to_publish_with_the_blog_given(cli, tmp_path: Path) -> None:
     blog = tmp_path / "blog"
+    blog.mkdir()
+    (blog / "_config.yml").write_text("title: a blog\n", encoding="utf-8")
     result = cli("run", "--date", "2026-02-13", "--source", str(SAMPLE), "--no-llm", "--blog", str(blog))
     assert result.exit_code == 0
     result = cli("review", "2026-02-13", "--blog", str(blog), "--approve", "all")

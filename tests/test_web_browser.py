@@ -63,6 +63,8 @@ def desk(tmp_path: Path, llm: fake_openai.FakeOpenAI) -> Iterator[tuple[str, Pat
     from webday import make_digest
 
     blog = tmp_path / "blog"
+    blog.mkdir()
+    (blog / "_config.yml").write_text("title: a blog\n", encoding="utf-8")  # serve --blog wants a Jekyll site
     record_run(Layout(blog, blog=True), make_digest(), Config().post)
     port = free_port()
     argv = ["serve", "--blog", str(blog), "--port", str(port), "--cache-dir", str(tmp_path / "cache")]
