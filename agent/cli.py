@@ -581,6 +581,8 @@ def review(
                     raise
             opened = rv.open_day(layout, day)
             table = review_table(day, rv.rows_of(opened, cfg), day_blockers(opened, cfg), layout.review(day), given)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (a regenerate waits on the LLM): writes rolled back
+        _interrupted(exc)
     except DigestError as exc:
         _fail(exc, given)
     if check:

@@ -3,6 +3,7 @@ day from issue 12 (items 13, 15, 16, 19): each test here failed before its fix."
 
 from __future__ import annotations
 
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from test_review import DAY, EDIT, draft, make_cfg, make_digest, said
 from typer.testing import CliRunner
 
 from agent.cli import app, describe
-from agent.errors import BrokenFileError, PublishRefused, StaleError
+from agent.errors import BrokenFileError, Interrupted, PublishRefused, StaleError
 from agent.layout import Layout
 from agent.lock import date_lock
 from agent.pipeline import record_run
@@ -226,6 +227,21 @@ def test_regenerate_without_credentials_does_not_suggest_no_llm(cli, tmp_path: P
     assert result.exit_code == 2
     assert "error: no LLM credentials: set OPENAI_API_KEY (and OPENAI_BASE_URL for Ollama/vLLM)." in result.output
     assert "--no-llm" not in result.output
+
+
+@pytest.mark.parametrize("signum, word", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")])
+def test_an_interrupted_regenerate_says_nothing_was_written(
+    cli, out: Path, monkeypatch: pytest.MonkeyPatch, signum: int, word: str
+) -> None:
+    def stopped(*args: object, **kwargs: object) -> None:  # Ctrl-C (or SIGTERM) while the LLM is asked
+        raise KeyboardInterrupt if signum == signal.SIGINT else Interrupted(signum)
+
+    monkeypatch.setattr("agent.review.regenerate", stopped)
+    before = Layout(out).review(DAY).read_bytes()
+    result = cli("review", str(DAY), "--out", str(out), "--regenerate", "2606.00001")
+    assert result.exit_code == 128 + signum
+    assert result.output == f"{word}; nothing written\n"
+    assert Layout(out).review(DAY).read_bytes() == before
 
 
 def test_the_table_shows_while_another_process_holds_the_lock(out: Path) -> None:
