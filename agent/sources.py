@@ -82,6 +82,7 @@ class HFApiSource:
         self._transport = transport
         self._sleep = sleep
         self._date: str | None = None
+        self._deadline: float | None = None  # monotonic time the attempt in progress must end by
 
     def describe(self) -> str:
         """The API URL, with the date once :meth:`fetch` has been called."""
@@ -125,13 +126,23 @@ class HFApiSource:
         }
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
-        return httpx.Client(
+        client = httpx.Client(
             base_url=self.endpoint,
             headers=headers,
             timeout=self.timeout,
             transport=self._transport,
             follow_redirects=True,  # httpx drops Authorization when a redirect leaves the origin
         )
+        if self._transport is None:
+            # Every socket read and write of an attempt gets at most what is left of its deadline, so headers
+            # trickled a byte at a time cannot outlast it either. The default transport only (no proxy).
+            pool = getattr(getattr(client, "_transport", None), "_pool", None)
+            if pool is not None and hasattr(pool, "_network_backend"):
+                pool._network_backend = _deadline_backend(self._time_left)
+        return client
+
+    def _time_left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
 
     def _page(self, client: httpx.Client, date: str, page: int) -> list[dict[str, Any]]:
         params = {"date": date, "p": str(page), "limit": str(self.page_limit)}
@@ -149,9 +160,13 @@ class HFApiSource:
 
         # `timeout` bounds each read; a server trickling a byte at a time never trips it, so the whole
         # attempt (headers and body) is also held to `timeout` overall, and then it is retried as a timeout.
-        deadline = time.monotonic() + self.timeout
+        deadline = self._deadline = time.monotonic() + self.timeout
         request = client.build_request("GET", API_PATH, params=params)
-        response = client.send(request, stream=True)
+        try:
+            response = client.send(request, stream=True)
+        except BaseException:
+            self._deadline = None
+            raise
         try:
             chunks, size = [], 0
             for chunk in response.iter_bytes():
@@ -164,6 +179,7 @@ class HFApiSource:
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout(f"no complete answer within {self.timeout:g}s", request=request)
         finally:
+            self._deadline = None
             response.close()
         return response, b"".join(chunks)
 
@@ -348,3 +364,60 @@ def _retry_after_seconds(value: str) -> float | None:
     if when.tzinfo is None:  # "-0000" parses as naive; HTTP-dates are always GMT
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _deadline_backend(time_left: Callable[[], float | None]) -> Any:
+    """httpcore's socket backend, each read and write given at most ``time_left()`` seconds (a ReadTimeout
+    once none is left): the overall deadline of an attempt, which per-read timeouts alone cannot give."""
+    import httpcore
+
+    def limit(timeout: float | None) -> float | None:
+        left = time_left()
+        if left is None:
+            return timeout
+        if left <= 0:
+            raise httpcore.ReadTimeout("the attempt's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, inner: httpcore.NetworkStream) -> None:
+            self._inner = inner
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self._inner.read(max_bytes, limit(timeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, limit(timeout))
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+            return Stream(self._inner.start_tls(ssl_context, server_hostname, limit(timeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def __init__(self) -> None:
+            self._inner = httpcore.SyncBackend()
+
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> httpcore.NetworkStream:
+            return Stream(self._inner.connect_tcp(host, port, limit(timeout), local_address, socket_options))
+
+        def connect_unix_socket(
+            self, path: str, timeout: float | None = None, socket_options: Any = None
+        ) -> httpcore.NetworkStream:
+            return Stream(self._inner.connect_unix_socket(path, limit(timeout), socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            self._inner.sleep(seconds)
+
+    return Backend()

@@ -228,6 +228,49 @@ def test_a_trickling_body_is_held_to_an_overall_deadline(server: LocalServer, sl
     assert time.monotonic() - started < 10  # the body alone takes 20 s to trickle out
 
 
+def test_trickled_headers_are_held_to_the_overall_deadline_too(sleeps: list[float]) -> None:
+    # A raw server: the status line and headers a byte every 20 ms (3+ s in all), each read well within 0.3 s.
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Pad: " + b"x" * 150 + b"\r\n"
+    stop = threading.Event()
+    accepted: list[int] = []
+
+    def serve(listener: socket.socket) -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            with conn:
+                for i in range(len(head)):
+                    if stop.wait(0.02):
+                        return
+                    try:
+                        conn.sendall(head[i : i + 1])
+                    except OSError:
+                        break
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(SourceError) as err:
+                api(url, sleeps, timeout=0.3, max_attempts=2).fetch(DAY)
+        finally:
+            stop.set()
+            thread.join(5)
+    assert str(err.value) == (
+        f"HF API at {url} unreachable after 2 attempts (ReadTimeout); check the network or HF_ENDPOINT."
+    )
+    assert len(accepted) == 2 and sleeps == [1.0]
+    assert time.monotonic() - started < 3  # the headers alone take 3.5 s to trickle out
+
+
 def test_connection_refused_backs_off_exponentially(sleeps: list[float]) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
