@@ -432,6 +432,20 @@ def run(
         f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
         f"{u.llm_requests} LLM requests, {u.cache_hits} cache hits, {cost}"
     )
+    if result.unpriced_budget:
+        typer.echo(
+            f"warning: --budget-usd cannot be enforced: no price for model {cfg.llm.model!r}; add it to [llm.prices].",
+            err=True,
+        )
+    if result.left_by_budget:
+        from agent.tokens import format_usd
+
+        n = result.left_by_budget
+        typer.echo(
+            f"warning: the LLM budget of {format_usd(result.budget_usd)} (--budget-usd) stopped requests: {n} "
+            f"paper{'s' if n != 1 else ''} left unasked and flagged; raise it and run again to ask for them.",
+            err=True,
+        )
     if result.llm_endpoint_error:  # takes precedence over --strict's 3
         typer.echo(f"error: {result.llm_endpoint_error}", err=True)
         raise typer.Exit(4)

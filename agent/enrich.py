@@ -45,7 +45,7 @@ from agent.llm import (  # cheap: the SDK is imported only when a client is buil
 )
 from agent.models import Enrichment, Paper, Usage
 from agent.prompts import PROMPTS_DIR
-from agent.tokens import cost_usd, count_tokens, prices_for_endpoint
+from agent.tokens import cost_usd, count_tokens, format_usd, prices_for_endpoint
 from agent.validate import (
     MAX_KEYWORD_CHARS,
     MAX_NEW_KEYWORDS,
@@ -187,6 +187,10 @@ class Enricher:
     # it left without an answer. agent.pipeline turns this into exit code 4.
     outage: LLMUnavailable | None = None
     left_by_outage: int = 0
+    # Papers the budget left without an answer (flagged "budget", not cached): the CLI says how many.
+    left_by_budget: int = 0
+    # The budget cannot be enforced: the model has no price at this endpoint (the CLI warns).
+    unpriced_budget: bool = False
     _client: ChatClient | None = None
     _budget_spent: bool = False
     _reserved_usd: float = 0.0  # estimated cost of the requests in flight
@@ -228,10 +232,11 @@ class Enricher:
             return None
         estimate = cost_usd(tokens, self.cfg.summary_max_chars * 2, self.cfg.model, self._prices())
         if estimate is None:
-            self._warn_once(
-                f"--budget-usd cannot be enforced: no price for model {self.cfg.model!r}; "
-                "add it to [llm.prices]."
-            )
+            if not self.unpriced_budget:  # the CLI warns (naming its option); the report keeps the note
+                self.unpriced_budget = True
+                self.warnings.append(
+                    f"the budget cannot be enforced: no price for model {self.cfg.model!r}; add it to [llm.prices]."
+                )
             return 0.0
         if (self.usage.cost_usd or 0.0) + self._reserved_usd + estimate > self.cfg.budget_usd:
             self._budget_spent = True
@@ -282,7 +287,7 @@ class Enricher:
             self._release(reserved)
 
     def _budget_flag(self) -> str:
-        return f"budget: ${self.cfg.budget_usd:.2f} 예산 소진으로 미요청"
+        return f"budget: {format_usd(self.cfg.budget_usd)} 예산 소진으로 미요청"
 
     def _prices(self) -> Mapping[str, Price]:
         return prices_for_endpoint(self.cfg.prices, local=is_local_endpoint())
@@ -352,6 +357,7 @@ class Enricher:
         tokens = summary_max_tokens(self.cfg)
         reply = await self._ask(messages, schema, "paper_summary", f"summary of {paper.id}", tokens)
         if reply is None:
+            self.left_by_budget += 1
             return self._unasked(paper, self._budget_flag())
         verdict, answer = self._check(reply, paper)
         first_problems: tuple[str, ...] = ()  # recorded for `paper-digest eval`
@@ -366,6 +372,7 @@ class Enricher:
             fix = repair_messages(messages, quoted, verdict.problems, prompts_dir=self.prompts_dir)
             repaired = await self._ask(fix, schema, "paper_summary", f"repair of {paper.id}", tokens)
             if repaired is None:  # not cached: a run with budget left asks again
+                self.left_by_budget += 1
                 reason = f"{self._budget_flag()} (수정 요청 전 검증 실패: {'; '.join(verdict.problems)})"
                 return self._unasked(paper, reason)
             verdict, answer = self._check(repaired, paper)
@@ -597,6 +604,8 @@ class EnrichedDay:
     results: dict[str, Enrichment]  # by paper id: every paper, valid or flagged, never dropped
     overview: str | None
     outage: EndpointDown | None = None  # the endpoint failed during the run (the CLI's exit code 4)
+    left_by_budget: int = 0  # papers the budget left unasked (or unrepaired): flagged "budget"
+    unpriced_budget: bool = False  # a budget was set, but the model has no price here: not enforced
 
 
 def enrich_day(
@@ -640,7 +649,13 @@ def enrich_day(
             host=enricher.endpoint,
             reason=enricher.outage.reason,
         )
-    return EnrichedDay(results, overview, outage)
+    if enricher.left_by_budget and warnings is not None:  # the report's note; the CLI words its own line
+        n = enricher.left_by_budget
+        warnings.append(
+            f"the LLM budget of {format_usd(cfg.llm.budget_usd)} was reached: {n} paper{'s' if n != 1 else ''} "
+            "left unasked and flagged; a run with more budget asks for them."
+        )
+    return EnrichedDay(results, overview, outage, enricher.left_by_budget, enricher.unpriced_budget)
 
 
 def keyword_enrichment(papers: Sequence[Paper]) -> dict[str, Enrichment]:

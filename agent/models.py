@@ -139,6 +139,9 @@ class RunReport:
     # The LLM endpoint failed during the run (unreachable, or the circuit breaker opened): one line saying
     # where, why and how many papers it left flagged. The CLI exits 4.
     llm_endpoint_error: str | None = None
+    left_by_budget: int = 0  # papers the budget left without an answer (flagged "budget")
+    budget_usd: float = 0.0  # the run's budget (0: none)
+    unpriced_budget: bool = False  # a budget was set but the model has no price here: not enforced
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -153,6 +156,7 @@ class RunReport:
         d["verify_cost_usd"] = round(self.usage.verify_cost_usd, 6)
         d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
         d["llm_endpoint_error"] = self.llm_endpoint_error
+        d["left_by_budget"] = self.left_by_budget
         return d
 
 

@@ -183,6 +183,8 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
             raise Interrupted(getattr(exc, "signum", signal.SIGINT), usage.answers_cached) from exc
         enrichments, overview = enriched.results, enriched.overview
         report.llm_endpoint_error = str(enriched.outage) if enriched.outage else None
+        report.left_by_budget, report.unpriced_budget = enriched.left_by_budget, enriched.unpriced_budget
+        report.budget_usd = cfg.llm.budget_usd
 
     digest = Digest(
         date=day,

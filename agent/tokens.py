@@ -134,6 +134,14 @@ def cost_usd(
     ) / 1_000_000
 
 
+def format_usd(amount: float) -> str:
+    """Dollars for a person: cents from a cent up ("$1.50"), else the digits that matter ("$0.001", not "$0.00")."""
+    if amount >= 0.01 or amount == 0:
+        return f"${amount:.2f}"
+    small = f"{amount:.6f}".rstrip("0").rstrip(".")
+    return f"${small}" if small != "0" else f"${amount:.1e}"
+
+
 def prices_for_endpoint(prices: Mapping[str, Price], *, local: bool) -> Mapping[str, Price]:
     """The price table that applies at an endpoint. OpenAI's list prices (``DEFAULT_PRICES``) say nothing
     about a server on this machine or the local network: there, only prices the user set count — a model

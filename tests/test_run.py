@@ -221,6 +221,26 @@ def test_a_budget_flags_the_rest_and_keeps_the_cost_within_one_request(fake: Fak
     assert draft(work).read_text(encoding="utf-8").count("**검토 필요**: budget") == data["flagged"]
 
 
+def test_a_budget_too_small_for_one_request_says_so_on_stderr_and_in_the_report(
+    fake: FakeOpenAI, work: Path
+) -> None:
+    result = run(work, "--budget-usd", "0.001")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("10 papers, 0 summarized, 10 flagged, 0 LLM requests") == 1
+    assert result.stderr == (
+        "warning: the LLM budget of $0.001 (--budget-usd) stopped requests: 10 papers left unasked and flagged; "
+        "raise it and run again to ask for them.\n"
+    )
+    data = report(work)
+    assert data["left_by_budget"] == 10 and fake.requests == []
+    assert data["warnings"] == [
+        "the LLM budget of $0.001 was reached: 10 papers left unasked and flagged; "
+        "a run with more budget asks for them."
+    ]
+    flag = r"budget: \$0.001 예산 소진으로 미요청"  # as the draft escapes it
+    assert draft(work).read_text(encoding="utf-8").count(flag) == 10
+
+
 # -- credentials --------------------------------------------------------------------------------------
 
 

@@ -202,3 +202,11 @@ def test_cost_uses_the_given_prices() -> None:
     prices = {"local/qwen": Price(0.0, 0.0), "my-model": Price(1.0, 2.0)}
     assert cost_usd(10, 10, "local/qwen", prices) == 0.0
     assert cost_usd(1_000_000, 1_000_000, "my-model:latest", prices) == pytest.approx(3.0)
+
+
+def test_format_usd_shows_what_a_small_budget_is() -> None:
+    from agent.tokens import format_usd
+
+    assert [format_usd(x) for x in (2.5, 0.5, 0.01, 0.001, 0.0015, 0.0)] == [
+        "$2.50", "$0.50", "$0.01", "$0.001", "$0.0015", "$0.00"
+    ]
