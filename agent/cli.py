@@ -34,6 +34,7 @@ from agent.errors import (
     DigestError,
     FileChangedError,
     Interrupted,
+    ListenError,
     LockedError,
     MissingCredentials,
     NoRunError,
@@ -174,6 +175,10 @@ def describe(exc: DigestError, given: Given | None = None) -> str:
         return f"{exc}; if no paper-digest process is running, remove it and run again."
     if isinstance(exc, MissingCredentials):
         return f"{exc}{', or pass --no-llm' if g.no_llm else ''}."
+    if isinstance(exc, ListenError):
+        if exc.in_use:
+            return f"{exc}; stop the program using it (another desk?) or pick another port with --port N."
+        return f"{exc}; check --host and --port."
     if isinstance(exc, SourceFileError):
         return f"{exc}; check --source."
     if isinstance(exc, NotABlogError):
@@ -739,12 +744,13 @@ def serve(
     """Review days in the browser: a local desk over the same review and publish functions."""
     from agent.layout import layout_for
     from agent.web.security import is_loopback
-    from agent.web.server import check_bind
+    from agent.web.server import check_bind, listen
     from agent.web.server import run as run_desk
 
     try:
         cfg = _load(config, out, cache_dir, blog)
         check_bind(host, allow_remote)
+        sock = listen(host, port)  # before the address is announced: a busy port is one error line
     except DigestError as exc:
         _fail(exc)
     url = f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}/"
@@ -758,7 +764,7 @@ def serve(
 
             webbrowser.open(url)
 
-    run_desk(cfg, host, port, on_ready=opened)
+    run_desk(cfg, host, port, sock=sock, on_ready=opened)
 
 
 @app.command()

@@ -24,7 +24,8 @@ DigestError                   base
 │   ├── PaperChangedError     a run changed the paper during a regenerate (paper_id)
 │   └── StaleError            the day changed since the caller read it (expected, actual version)
 ├── LockedError (1)           another process holds the date's lock, or the lock cannot be taken (path)
-└── PublishRefused (1)        the publish gate said no (date, blockers)
+├── PublishRefused (1)        the publish gate said no (date, blockers)
+└── ListenError (1)           the desk cannot listen on host:port, e.g. the port is taken (host, port, reason)
 
 Interrupted (a KeyboardInterrupt, not a DigestError): Ctrl-C or SIGTERM stopped a command; writes rolled back.
 """
@@ -209,6 +210,18 @@ class NotABlogError(ConfigError):
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(f"{path} is not a Jekyll site (no _config.yml)")
+
+
+class ListenError(DigestError):
+    """The desk's socket could not be bound (found before anything is announced or served)."""
+
+    def __init__(self, host: str, port: int, reason: str, in_use: bool) -> None:
+        self.host, self.port, self.reason, self.in_use = host, port, reason, in_use
+        super().__init__(f"cannot listen on {self.address}: {reason}")
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 class SourceDateError(ConfigError):

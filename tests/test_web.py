@@ -381,7 +381,11 @@ def test_serve_warns_when_told_to_bind_another_address(tmp_path: Path, monkeypat
     from agent.cli import app
 
     bound: list[tuple[str, int]] = []
-    monkeypatch.setattr(agent.web.server, "run", lambda cfg, host, port, on_ready=None: bound.append((host, port)))
+    sock = object()  # 192.0.2.10 is not this machine's: the bind itself is faked
+    monkeypatch.setattr(agent.web.server, "listen", lambda host, port: sock)
+    monkeypatch.setattr(
+        agent.web.server, "run", lambda cfg, host, port, sock=None, on_ready=None: bound.append((host, port))
+    )
     result = CliRunner().invoke(app, ["serve", "--out", str(tmp_path), "--host", "192.0.2.10", "--allow-remote"])
     assert result.exit_code == 0
     assert bound == [("192.0.2.10", 8765)]
@@ -394,3 +398,22 @@ def test_the_hosts_the_desk_answers() -> None:
     assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765", "[::1]:8765"}
     assert allowed_hosts("::1", 9000) == {"127.0.0.1:9000", "localhost:9000", "[::1]:9000"}
     assert allowed_hosts("192.0.2.10", 80) == {"192.0.2.10:80", "192.0.2.10"}
+
+
+def test_serve_on_a_busy_port_is_one_error_line_before_any_announcement(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--out", str(tmp_path), "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is already in use; stop the program using it "
+        "(another desk?) or pick another port with --port N."
+    ]
