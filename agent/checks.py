@@ -161,3 +161,16 @@ def toml_line(text: str, table: str | tuple[str, int] | None, key: str | None) -
         if k and key is not None and section == table and next(g for g in k.groups() if g is not None) == key:
             return n
     return header_line
+
+
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The 1-based line a TOMLDecodeError points at (``lineno`` from Python 3.14; before, only its message
+    ends with "(at line N, column M)")."""
+    line = getattr(exc, "lineno", None)
+    if isinstance(line, int):
+        return line
+    m = _AT_LINE.search(str(exc))
+    return int(m.group(1)) if m else None

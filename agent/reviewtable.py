@@ -137,6 +137,19 @@ def line_of(text: str, paper_id: str, key: str | None = None) -> int | None:
     return header
 
 
+def _problem_line(text: str, paper_id: str, problem: str) -> int | None:
+    """The line of the value a publish problem ("summary: …" or "tags: …") is about: the editor's
+    ``summary``/``tags`` when the table has them (they win), else the model's; else the table's header."""
+    key = problem.partition(":")[0]
+    if key not in ("summary", "tags"):
+        return line_of(text, paper_id)
+    header = line_of(text, paper_id)
+    for name in (key, f"model_{key}"):
+        if (line := line_of(text, paper_id, name)) != header:
+            return line
+    return header
+
+
 def check_day(layout: Layout, day: dt.date, cfg: Config) -> list[Finding]:
     """Everything that would stop ``publish`` for ``day``, located in its review file: a file that does not
     parse (its line), papers not reviewed yet (their status line), summaries or tags that fail the checks
@@ -170,7 +183,7 @@ def check_day(layout: Layout, day: dt.date, cfg: Config) -> list[Finding]:
         elif blocker.kind == "failed-checks":
             for pid, problems in blocker.problems.items():
                 for problem in problems:
-                    findings.append(Finding(review, line_of(text, pid), f"{pid}: {problem}"))
+                    findings.append(Finding(review, _problem_line(text, pid, problem), f"{pid}: {problem}"))
         elif blocker.kind == "missing-summaries":
             for pid in blocker.ids:
                 findings.append(Finding(review, line_of(text, pid), f"{pid}: would be published without a summary"))

@@ -97,3 +97,28 @@ def test_format_and_check_only_read(blog: Path) -> None:
     assert cli("review", DAY, "--blog", ".", "--format", "html").exit_code == 2
     assert cli("review", DAY, "--blog", ".", "--format", "json", "--approve", "all").exit_code == 2
     assert cli("review", DAY, "--blog", ".", "--check", "--format", "json").exit_code == 2
+
+
+def test_check_points_at_the_line_of_a_toml_syntax_error_and_of_a_failing_summary(blog: Path) -> None:
+    review = Path(".paper-digest") / f"{DAY}-review.toml"
+    text = review.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    title_line = next(n for n, line in enumerate(lines, 1) if line.startswith("title = "))
+
+    lines[title_line - 1] = "title = unquoted words"
+    review.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plain = cli("review", DAY, "--blog", ".", "--check")
+    assert plain.exit_code == 1 and f"{review}:{title_line}: invalid TOML" in plain.output, plain.output
+    actions = cli("review", DAY, "--blog", ".", "--check", env={"GITHUB_ACTIONS": "true"})
+    assert f"::error file={review},line={title_line}::invalid TOML" in actions.output, actions.output
+
+    # A hand-edited summary that fails the checks: reported at its `summary =` line, not the table header.
+    edited = text.replace('status = "pending"', 'status = "approved"').replace(
+        "model_tags = []", 'summary = "요약에 없는 숫자 99를 담은 짧은 문장."\nmodel_tags = []', 1
+    )
+    review.write_text(edited, encoding="utf-8")
+    summary_line = next(n for n, line in enumerate(edited.splitlines(), 1) if line.startswith("summary = "))
+    bad = cli("review", DAY, "--blog", ".", "--check")
+    assert bad.exit_code == 1
+    found = [line for line in bad.output.splitlines() if "2606.00001: summary:" in line]
+    assert found and all(line.startswith(f"{review}:{summary_line}: ") for line in found), bad.output
