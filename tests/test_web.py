@@ -96,7 +96,7 @@ def test_a_day_with_a_broken_review_file_is_listed_with_the_problem(client: Test
     Layout(out).review(DAY).write_text('["2606.00001"]\nstatus = "maybe"\n', encoding="utf-8")
     page = client.get("/").text
     assert re.search(r'<td colspan="6" class="problem">[^<]*line 2[^<]*maybe', page)
-    assert "line 2" in client.get(f"/day/{D}").text
+    assert "2번째 줄" in client.get(f"/day/{D}").text
 
 
 def test_day_page_shows_each_paper_in_rank_order_with_what_the_editor_needs(client: TestClient) -> None:
@@ -227,7 +227,7 @@ def test_bad_tags_are_refused_next_to_the_field(client: TestClient, out: Path, t
 def test_an_unknown_paper_id_is_said_on_top(client: TestClient, out: Path) -> None:
     r = post(client, "approve", id="2606.99999")
     assert r.status_code == 400
-    assert re.search(r'<p class="banner error" role="alert">no paper &#39;2606.99999&#39; on 2026-06-12', r.text)
+    assert '<p class="banner error" role="alert">2026-06-12에는 2606.99999 논문이 없습니다.' in r.text
 
 
 def test_regenerate_asks_with_the_note_and_comes_back_pending(
@@ -292,6 +292,7 @@ def test_a_post_without_the_token_or_from_another_site_changes_nothing(
     before = Layout(out).review(DAY).read_bytes()
     r = client.post(f"/day/{D}/approve", data=data, headers=headers, follow_redirects=False)
     assert r.status_code == status
+    assert "거부했습니다" in r.text or "보안 토큰(CSRF)이 없거나 맞지 않습니다" in r.text  # the interface's language
     assert Layout(out).review(DAY).read_bytes() == before
 
 
@@ -305,7 +306,8 @@ def test_only_small_plain_forms_are_read(client: TestClient, out: Path) -> None:
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "127.0.0.1:9999", "localhost"])
 def test_a_foreign_host_header_is_refused(client: TestClient, out: Path, host: str) -> None:
-    assert client.get(f"/day/{D}", headers={"host": host}).status_code == 421
+    refused = client.get(f"/day/{D}", headers={"host": host})
+    assert refused.status_code == 421 and "잘못된 주소로 온 요청입니다" in refused.text
     r = client.post(f"/day/{D}/approve", data={"csrf": TOKEN, "id": IDS[0]}, headers={"host": host})
     assert r.status_code == 421
     assert statuses(out)[IDS[0]] == "pending"
@@ -350,7 +352,7 @@ def test_every_write_takes_the_dates_lock(client: TestClient, out: Path, monkeyp
     with held:
         r = client.post(f"/day/{D}/approve", data={"csrf": TOKEN, "version": v, "id": IDS[0]})
     assert r.status_code == 409
-    assert "another paper-digest process is working on 2026-06-12" in html.unescape(r.text)
+    assert "다른 paper-digest 프로세스가 2026-06-12 작업 중입니다" in html.unescape(r.text)
     assert statuses(out)[IDS[0]] == "pending"
 
 

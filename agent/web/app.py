@@ -24,11 +24,31 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from agent.config import Config
-from agent.errors import ConfigError, DigestError, EditRejected, LockedError, PublishRefused, ReviewError, StaleError
+from agent.errors import (
+    BrokenFileError,
+    ConfigError,
+    DigestError,
+    EditRejected,
+    LockedError,
+    NoRunError,
+    PublishRefused,
+    ReviewError,
+    StaleError,
+    UnknownPaperError,
+    WriteError,
+)
 from agent.layout import layout_for
 from agent.web import desk
 from agent.web.highlight import faithfulness
-from agent.web.security import MAX_FORM_BYTES, FormRefused, HostCheck, allowed_hosts, check_form, new_token
+from agent.web.security import (
+    FORM_TOO_LARGE,
+    MAX_FORM_BYTES,
+    FormRefused,
+    HostCheck,
+    allowed_hosts,
+    check_form,
+    new_token,
+)
 
 HERE = Path(__file__).resolve().parent
 MAX_LINE_CHARS = 2000  # a line being checked; the house bound is far below
@@ -53,6 +73,27 @@ class CardForm:
     tag_errors: list[str] = field(default_factory=list)
     error: str | None = None
     stale: bool = False
+
+
+def korean(exc: DigestError) -> str:
+    """The desk's sentence for a library error (the interface is Korean; the CLI words its own in English).
+    Paths, ids and a file's own problem stay as the library gives them."""
+    if isinstance(exc, LockedError):
+        if exc.held:
+            return f"다른 paper-digest 프로세스가 {exc.date} 작업 중입니다 (잠금 파일 {exc.path}). 끝난 뒤 다시 하세요."
+        return f"{exc.date}의 잠금 파일 {exc.path}을(를) 쓸 수 없습니다: {exc.reason}"
+    if isinstance(exc, NoRunError):
+        return f"{exc.date}에는 기록된 실행이 없습니다. 먼저 paper-digest run --date {exc.date}로 초안을 만드세요."
+    if isinstance(exc, UnknownPaperError):
+        if exc.vanished:
+            return f"{exc.paper_id} 논문은 이제 {exc.date}의 논문 목록에 없습니다 (사라짐)."
+        return f"{exc.date}에는 {exc.paper_id} 논문이 없습니다."
+    if isinstance(exc, BrokenFileError):
+        where = f"{exc.path} {exc.line}번째 줄" if exc.line is not None else str(exc.path)
+        return f"파일이 손상되었습니다 ({where}): {exc.problem}. 파일을 고친 뒤 다시 하세요 (바뀐 것은 없습니다)."
+    if isinstance(exc, WriteError):
+        return f"{exc.path}을(를) 쓰지 못했습니다: {exc.reason}. 아무것도 바뀌지 않았습니다."
+    return str(exc)
 
 
 def _environment() -> jinja2.Environment:
@@ -114,7 +155,7 @@ def create_app(
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM_BYTES:
-                raise FormRefused(413, "form too large")
+                raise FormRefused(413, FORM_TOO_LARGE)
         return check_form(request.headers, body, csrf, hosts)
 
     def day_page(
@@ -136,7 +177,7 @@ def create_app(
     async def show_day(request: Request) -> Response:
         day = parse_day(request)
         if day is None:
-            return error_page(404, "no such date")
+            return error_page(404, "그런 날짜는 없습니다.")
         done = None
         action, pid = request.query_params.get("done"), request.query_params.get("id")
         if action in DONE:
@@ -144,16 +185,16 @@ def create_app(
         try:
             return await run_in_threadpool(lambda: day_page(day, done=done))
         except ReviewError as exc:
-            return error_page(404, str(exc))
+            return error_page(404, korean(exc))
 
     async def preview(request: Request) -> Response:
         day = parse_day(request)
         if day is None:
-            return error_page(404, "no such date")
+            return error_page(404, "그런 날짜는 없습니다.")
         try:
             opened = await run_in_threadpool(desk.open_desk_day, root, day, cfg)
         except ReviewError as exc:
-            return error_page(404, str(exc))
+            return error_page(404, korean(exc))
         front, body = _markdown_html(opened.post_markdown) if opened.post_markdown else ("", Markup(""))
         return page("preview.html", day=opened, front=front, body=body)
 
@@ -164,13 +205,13 @@ def create_app(
         pid = request.query_params.get("id", "")
         summary = request.query_params.get("summary", "")
         if day is None:
-            return error_page(404, "no such date")
+            return error_page(404, "그런 날짜는 없습니다.")
         if len(summary) > MAX_LINE_CHARS:
-            return error_page(413, "line too long")
+            return error_page(413, "문장이 너무 깁니다.")
         try:
             paper, problems = await run_in_threadpool(desk.check_line, root, day, cfg, pid, summary)
         except ReviewError as exc:
-            return error_page(404, str(exc))
+            return error_page(404, korean(exc))
         line, abstract = faithfulness(summary.strip(), paper.abstract, paper.title)
         return page("_check.html", line=line, abstract=abstract, problems=problems)
 
@@ -191,7 +232,7 @@ def create_app(
         day = parse_day(request)
         name = request.path_params["action"]
         if day is None or name not in DONE:
-            return error_page(404, "no such page")
+            return error_page(404, "그런 페이지는 없습니다.")
         try:
             form = await read_form(request)
         except FormRefused as exc:
@@ -210,7 +251,7 @@ def create_app(
                 desk.publish(root, day, cfg)
                 return done_redirect(day, name, None, None)
             if pid is None:
-                raise ReviewError("no paper id in the form")
+                raise ReviewError("양식에 논문 id가 없습니다.")
             if name == "approve":
                 desk.approve(root, day, cfg, [pid], expect_version=version)
                 return done_redirect(day, name, pid, next_open(day, pid))
@@ -240,7 +281,7 @@ def create_app(
             )
             return await run_in_threadpool(lambda: refused(day, pid, card, 409))
         except DigestError as exc:
-            card.error = str(exc)
+            card.error = korean(exc)
             status = 409 if isinstance(exc, LockedError) else 400 if isinstance(exc, ReviewError | ConfigError) else 500
             return await run_in_threadpool(lambda: refused(day, pid, card, status))
 

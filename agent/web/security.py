@@ -73,7 +73,7 @@ class HostCheck:
             return
         host = Headers(scope=scope).get("host", "").lower()
         if host not in self.hosts:
-            body = b"Misdirected request: this review desk answers only on the address it is bound to.\n"
+            body = "잘못된 주소로 온 요청입니다 (421): 이 검토 데스크는 시작할 때 정한 주소로만 응답합니다.\n".encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -92,6 +92,9 @@ class HostCheck:
         await self.app(scope, receive, send_with_headers)
 
 
+FORM_TOO_LARGE = "양식이 너무 큽니다."
+
+
 class FormRefused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -102,23 +105,23 @@ def check_form(headers: Headers, body: bytes, token: str, hosts: frozenset[str])
     """The POSTed form's fields (every value, in order), or FormRefused: wrong type or size, a cross-site
     request, or a missing or wrong CSRF token."""
     if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise FormRefused(403, "cross-site request refused")
+        raise FormRefused(403, "다른 사이트에서 보낸 요청이라 거부했습니다. 검토 데스크의 페이지에서 다시 하세요.")
     origin = headers.get("origin")
     if origin is not None and (urlsplit(origin).netloc.lower() not in hosts):
-        raise FormRefused(403, "request from another origin refused")
+        raise FormRefused(403, "다른 출처(origin)에서 보낸 요청이라 거부했습니다. 검토 데스크 페이지에서 다시 하세요.")
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        raise FormRefused(415, "only plain forms are accepted")
+        raise FormRefused(415, "일반 양식(form)으로 보낸 요청만 받습니다.")
     if len(body) > MAX_FORM_BYTES:
-        raise FormRefused(413, "form too large")
+        raise FormRefused(413, FORM_TOO_LARGE)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise FormRefused(400, "form is not UTF-8") from None
+        raise FormRefused(400, "양식이 UTF-8이 아닙니다.") from None
     form: dict[str, list[str]] = {}
     for key, value in pairs:
         form.setdefault(key, []).append(value)
     sent = (form.get("csrf") or [""])[0]
     if not hmac.compare_digest(sent.encode(), token.encode()):
-        raise FormRefused(403, "missing or wrong CSRF token; reload the page and try again")
+        raise FormRefused(403, "보안 토큰(CSRF)이 없거나 맞지 않습니다. 페이지를 새로 고친 뒤 다시 하세요.")
     return form
