@@ -5,8 +5,10 @@ here reads or writes a day's files except ``check_day``, which only reads.
 Markdown: a GitHub table (rank, title, status, summary, tags, why the editor must look). Payload text goes
 through the post's own escaping (agent.render.escape_markdown: entities for Liquid/HTML characters,
 backslashes for Markdown ones, ``|`` included, one line) and tags through its code spans, so no title,
-summary or reason can add a link, an image, HTML or a table cell to the pull request. Long text is wrapped
-with ``<br>`` between words: the only HTML in the table is ours.
+summary or reason can add a link, an image, HTML or a table cell to the pull request. Long text is not
+wrapped: GitHub wraps a cell's text to the page's width itself, while a ``<br>`` every N characters breaks a
+one-sentence summary mid-phrase at any other width. ``<br>`` only separates two texts in one cell (the new
+model's answer, several reasons): the only HTML in the table is ours.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,6 @@ from typing import Any, Protocol
 from agent.config import Config
 from agent.layout import Layout
 from agent.render import Escaped, code_span, escape_markdown, safe_url
-
-WRAP = 60  # characters per line inside a table cell
 
 STATUS_LABEL = {
     "pending": "⏳ pending",
@@ -54,11 +53,8 @@ class Row(Protocol):
 
 
 def _cell(text: str | None) -> str:
-    """Payload text escaped as in the post, wrapped between words with <br>."""
-    if not text:
-        return ""
-    escaped = escape_markdown(text)
-    return "<br>".join(textwrap.wrap(escaped, WRAP, break_long_words=False, break_on_hyphens=False))
+    """Payload text escaped as in the post, on one line (not wrapped: see the module's docstring)."""
+    return escape_markdown(text) if text else ""
 
 
 def _title(row: Row) -> str:

@@ -122,3 +122,15 @@ def test_check_points_at_the_line_of_a_toml_syntax_error_and_of_a_failing_summar
     assert bad.exit_code == 1
     found = [line for line in bad.output.splitlines() if "2606.00001: summary:" in line]
     assert found and all(line.startswith(f"{review}:{summary_line}: ") for line in found), bad.output
+
+
+def test_markdown_table_keeps_a_long_summary_on_one_line(blog: Path) -> None:
+    long = (
+        "LLM 에이전트의 성능을 웹 탐색과 코드 작성 등 여러 환경에서 함께 평가하는 새로운 벤치마크를 제안하고 "
+        "약점을 분석한다."
+    )
+    assert len(long) > 60
+    edit = cli("review", DAY, "--blog", ".", "--edit", "2606.00001", "--summary", long)
+    assert edit.exit_code == 0, edit.output
+    table = cli("review", DAY, "--blog", ".", "--format", "markdown").output
+    assert f"| {long} |" in table  # GitHub wraps the cell to the page; no <br> mid-phrase
