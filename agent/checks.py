@@ -163,14 +163,15 @@ def toml_line(text: str, table: str | tuple[str, int] | None, key: str | None) -
     return header_line
 
 
-_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
+_AT_LINE = re.compile(r" \(at line (\d+), column (\d+)\)$")
 
 
-def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    """The 1-based line a TOMLDecodeError points at (``lineno`` from Python 3.14; before, only its message
-    ends with "(at line N, column M)")."""
-    line = getattr(exc, "lineno", None)
-    if isinstance(line, int):
-        return line
-    m = _AT_LINE.search(str(exc))
-    return int(m.group(1)) if m else None
+def toml_error_at(exc: tomllib.TOMLDecodeError) -> tuple[int | None, str]:
+    """The 1-based line a TOMLDecodeError points at, and its message with "(at line N, column M)" shortened
+    to "(column M)" (the line goes where the caller names the file). Python 3.11 to 3.13 give the place only
+    in the message."""
+    message = str(exc)
+    m = _AT_LINE.search(message)
+    if m is None:
+        return None, message
+    return int(m.group(1)), f"{message[: m.start()]} (column {m.group(2)})"

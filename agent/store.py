@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from agent.checks import CheckError, Kind, check, spec_of, toml_error_line, toml_line
+from agent.checks import CheckError, Kind, check, spec_of, toml_error_at, toml_line
 from agent.config import PostConfig
 from agent.errors import BrokenFileError, NoRunError
 from agent.fsutil import write_files
@@ -206,8 +206,8 @@ def parse_review(text: str, day: dt.date, *, path: Path, vocab: Vocabulary | Non
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
-        raise BrokenFileError(day, path, f"invalid TOML: {exc}", kind="review file", line=line) from exc
+        line, problem = toml_error_at(exc)
+        raise BrokenFileError(day, path, f"invalid TOML: {problem}", kind="review file", line=line) from exc
     except RecursionError:
         raise BrokenFileError(day, path, "values nested too deeply", kind="review file") from None
     if vocab is None:

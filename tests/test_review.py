@@ -407,8 +407,8 @@ def test_review_file_syntax_error_names_file_and_line_and_changes_nothing(out: P
 
     with pytest.raises(ReviewError) as exc:
         approve(Layout(out), DAY, make_cfg(out), "all")
-    assert describe(exc.value).startswith(f"{path}: invalid TOML: ")
-    assert "line 8" in describe(exc.value) and describe(exc.value).endswith("; fix the file (nothing was changed).")
+    assert describe(exc.value).startswith(f"{path} line 8: invalid TOML: ")
+    assert "(column " in describe(exc.value) and describe(exc.value).endswith("; fix the file (nothing was changed).")
     with pytest.raises(ReviewError, match="invalid TOML"):
         record_run(Layout(out), make_digest(), make_cfg(out).post)  # the nightly run refuses too
     assert (path.read_bytes(), draft(out).read_bytes(), Layout(out).snapshot(DAY).read_bytes()) == before
