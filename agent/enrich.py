@@ -23,7 +23,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,7 +40,7 @@ from agent.llm import (  # cheap: the SDK is imported only when a client is buil
     endpoint_host,
     is_local_endpoint,
     make_client,
-    mask_key,
+    masked_key,
 )
 from agent.models import Enrichment, Paper, Usage
 from agent.prompts import PROMPTS_DIR
@@ -271,7 +270,7 @@ class Enricher:
                 tokens,
                 self.cfg.model,
                 display_endpoint(),
-                mask_key(os.environ.get("OPENAI_API_KEY")),
+                masked_key(),
             )
             reply = await self.client().complete(
                 messages,

@@ -70,6 +70,7 @@ __all__ = [
     "is_local_endpoint",
     "make_client",
     "mask_key",
+    "masked_key",
     "preload",
 ]
 
@@ -234,6 +235,12 @@ def mask_key(key: str | None) -> str:
     if len(key) < 20:  # real keys are 40+ characters; 7 shown characters would be most of a short secret
         return "***"
     return f"{key[:3]}…{key[-4:]}"
+
+
+def masked_key(env: Mapping[str, str] | None = None) -> str:
+    """OPENAI_API_KEY as logs may show it (``mask_key``)."""
+    env = os.environ if env is None else env
+    return mask_key(env.get("OPENAI_API_KEY"))
 
 
 def make_client(cfg: LLMConfig, env: Mapping[str, str] | None = None) -> ChatClient:
