@@ -1,7 +1,8 @@
 """The one seam to the LLM service: a ``ChatClient`` (messages + schema in, text + usage out).
 
     client = make_client(cfg.llm)                        # key, URL: OPENAI_API_KEY, OPENAI_BASE_URL
-    reply = await client.complete(messages, schema=schema, schema_name="paper_summary", max_tokens=660)
+    reply = await client.complete(messages, schema=schema, schema_name="paper_summary", max_tokens=644,
+                                  cache_key="paper-digest-paper_summary-<prompt version>")
     reply.text, reply.usage.prompt_tokens, reply.usage.cached_prompt_tokens, client.requests_sent
     await client.aclose()
 
@@ -13,14 +14,16 @@ Ollama and others answer 400 or 422) is asked for a ``json_object``, then for pl
 asking for JSON. The working mode is found once per client, by the first request, while concurrent first
 calls wait. An optional parameter the server refuses by name (``temperature`` for reasoning models,
 ``max_tokens`` where only ``max_completion_tokens`` is accepted, ``prompt_cache_key``) is dropped or renamed
-for the rest of the run.
+for the rest of the run. Reasoning models (o-series, gpt-5) get ``max_completion_tokens`` from the start, with
+``REASONING_ALLOWANCE`` tokens of room beside the answer's cap.
 
 HTTP retries are the SDK's own (connection errors, 408/409/429/5xx, honouring Retry-After). Under the SDK, one
-transport (``_Transport``) counts every request it sends, retries included (``requests_sent``), holds every
+transport (``_transport()``) counts every request it sends, retries included (``requests_sent``), holds every
 attempt to an overall deadline of ``timeout`` seconds — headers *and* body: a server trickling a byte at a
-time cannot keep a request open past it — refuses bodies over ``MAX_REPLY_BYTES``, and trips a circuit
-breaker after ``breaker_after`` consecutive attempts without any answer (timeouts, refused connections): from
-then on nothing is sent, every call fails at once with ``kind="breaker"``.
+time cannot keep a request open past it — refuses bodies over ``MAX_REPLY_BYTES`` (asked for uncompressed,
+``Accept-Encoding: identity``, so the cap holds for what is decoded), and trips a circuit breaker after
+``breaker_after`` consecutive attempts without any answer (timeouts, refused connections): from then on
+nothing is sent, every call fails at once with ``kind="breaker"``.
 
 Errors: a rejected key or an unknown model raise ``LLMError`` (no retry can help: stop the run). Anything the
 next paper may not hit raises ``LLMUnavailable`` with a ``kind``: ``unreachable``/``timeout``/``breaker``
