@@ -297,11 +297,19 @@ def review_table(
 
 
 def publish_message(r: PublishResult) -> str:
-    if r.post_change == "created":
-        return str(r.post)
+    """One line per file publish wrote or left alone: created, replaced or unchanged."""
     if r.post_change == "unchanged":
-        return f"{r.post} (unchanged: already published from this review)"
-    return f"{r.post} (replaced: the file there differed from this review, a hand edit of it is overwritten)"
+        post = f"{r.post} (unchanged: already published from this review)"
+    elif r.post_change == "replaced":
+        post = f"{r.post} (replaced: the file there differed from this review, a hand edit of it is overwritten)"
+    else:
+        post = f"{r.post} (created)"
+    data = {
+        "created": f"{r.data_file} (created)",
+        "unchanged": f"{r.data_file} (unchanged)",
+        "replaced": f"{r.data_file} (replaced: the file there differed from this review)",
+    }[r.data_change]
+    return f"{post}\n{data}"
 
 
 def _fail(exc: DigestError, given: Given | None = None) -> NoReturn:
@@ -433,10 +441,17 @@ def run(
         _fail(exc, given)
     u = result.usage
     cost = "cost unknown" if u.cost_usd is None else f"${u.cost_usd:.4f}"
+    where = result.draft or f"{result.published} (already published; this run leaves it as it is, no draft written)"
     typer.echo(
-        f"{result.draft}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
+        f"{where}: {result.papers} papers, {result.summarized} summarized, {result.flagged} flagged, "
         f"{u.llm_requests} LLM requests, {u.cache_hits} cache hits, {cost}"
     )
+    if result.draft and result.published:
+        typer.echo(
+            f"note: {result.date} is already published ({result.published}) and this run changes it: "
+            f"review the draft, then {given.command('publish', result.date)} to update it.",
+            err=True,
+        )
     if result.unpriced_budget:
         typer.echo(
             f"warning: --budget-usd cannot be enforced: no price for model {cfg.llm.model!r}; add it to [llm.prices].",

@@ -134,7 +134,8 @@ class RunReport:
     needs_review: int = 0
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
-    draft: str | None = None
+    draft: str | None = None  # None: no draft written (the day is published and this run leaves its post as is)
+    published: str | None = None  # the day's post when it is already published (blog layout)
     warnings: list[str] = field(default_factory=list)
     # The LLM endpoint failed during the run (unreachable, or the circuit breaker opened): one line saying
     # where, why and how many papers it left flagged. The CLI exits 4.
@@ -154,7 +155,8 @@ class RunReport:
         d |= asdict(self.usage)
         d["cost_usd"] = None if self.usage.cost_usd is None else round(self.usage.cost_usd, 6)
         d["verify_cost_usd"] = round(self.usage.verify_cost_usd, 6)
-        d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "warnings": list(self.warnings)}
+        d |= {"seconds": round(self.seconds, 3), "draft": self.draft, "published": self.published}
+        d["warnings"] = list(self.warnings)
         d["llm_endpoint_error"] = self.llm_endpoint_error
         d["left_by_budget"] = self.left_by_budget
         return d

@@ -95,13 +95,16 @@ def record_run(
     post: PostConfig,
     *,
     overview_ids: Sequence[str] | None = None,
-    extra: Callable[[ReviewState], Sequence[tuple[Path, str]]] | None = None,
+    extra: Callable[[ReviewState, Path | None], Sequence[tuple[Path, str]]] | None = None,
     lock_timeout: float = DEFAULT_TIMEOUT,
 ) -> ReviewState:
     """What ``run`` writes, under the date's lock: the snapshot, the merged review state, the draft rendered
-    from both, and ``extra(merged state)`` (the run's report), all or none. Returns the merged state.
-    ``overview_ids``: the papers the digest's overview was written from (default: the summarized ones).
-    A broken review file raises ReviewError, and a failed write DigestError, with nothing changed."""
+    from both, and ``extra(merged state, draft path)`` (the run's report), all or none. Returns the merged
+    state. ``overview_ids``: the papers the digest's overview was written from (default: the summarized ones).
+    In the blog layout, a day already published whose post this run leaves as it is gets no draft (the draft
+    path given to ``extra`` is then None): publish took the draft out of ``_drafts/``, and putting it back
+    would show the day as waiting for review. A broken review file raises ReviewError, and a failed write
+    DigestError, with nothing changed."""
     from agent.vocab import load_vocabulary
 
     ids = overview_basis(digest) if overview_ids is None else tuple(overview_ids)
@@ -120,9 +123,23 @@ def record_run(
             review_bytes=review_bytes,
             as_read=parsed,
         )
-        files = extra(state) if extra is not None else ()
-        commit(layout, day, post, snapshot=True, extra=files)
+        draft = None if layout.blog and published_as_is(layout, day, post) else layout.draft(digest.date)
+        files = extra(state, draft) if extra is not None else ()
+        leftover = [layout.draft(digest.date)] if draft is None else []  # a draft an older version put back
+        commit(layout, day, post, snapshot=True, draft=draft is not None, extra=files, remove=leftover)
     return state
+
+
+def published_as_is(layout: Layout, day: Day, post: PostConfig) -> bool:
+    """Whether the day's published post is exactly what publishing ``day`` now would write."""
+    from agent.render import render_post
+
+    try:
+        published = layout.post(day.date).read_bytes()
+    except OSError:
+        return False
+    final = day.final()
+    return bool(final.items) and render_post(final, post, final=True).encode("utf-8") == published
 
 
 def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
@@ -194,9 +211,11 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         crawled_at=fetched_at,
     )
     report.usage = usage
-    report.draft = str(layout.draft(day))
+    if layout.blog and layout.post(day).exists():
+        report.published = str(layout.post(day))
 
-    def report_file(state: ReviewState) -> list[tuple[Path, str]]:
+    def report_file(state: ReviewState, draft: Path | None) -> list[tuple[Path, str]]:
+        report.draft = None if draft is None else str(draft)
         # Flagged = what still needs the editor after merging with the review state: a paper already
         # rejected, approved or edited is not. needs-review (an approved/edited paper whose abstract
         # changed) blocks publish like flagged, so it counts too.

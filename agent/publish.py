@@ -11,6 +11,7 @@ leaves ``_drafts/`` as the post enters ``_posts/``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from agent.config import Config, LLMConfig
 from agent.errors import PublishRefused
 from agent.layout import Layout
 from agent.lock import DEFAULT_TIMEOUT, date_lock
-from agent.models import Blocker, DigestItem, Paper
+from agent.models import Blocker, Digest, DigestItem, Paper
 from agent.state import OPEN_STATUSES
 from agent.store import Day, open_day
 from agent.vocab import MAX_TAGS, canonicalize
@@ -149,6 +150,24 @@ def _change(path: Path, text: str) -> Literal["created", "replaced", "unchanged"
     return "unchanged" if old == text.encode("utf-8") else "replaced"
 
 
+def data_file_text(path: Path, final: Digest, cfg: Config) -> str:
+    """The data file for ``final``, keeping the ``crawled_at`` of the one published at ``path`` when nothing
+    else in it would change: a re-run fetches the same day again (a new fetch time in the snapshot), and
+    publishing the same review again must leave the published file as it is, and say so."""
+    from agent.render import render_data_file
+
+    text = render_data_file(final, cfg.post)
+    try:
+        old = path.read_bytes()
+        was = json.loads(old).get("crawled_at")
+    except (OSError, ValueError, AttributeError):
+        return text
+    if not isinstance(was, str) or was == final.crawled_at:
+        return text
+    kept = render_data_file(replace(final, crawled_at=was), cfg.post)
+    return kept if kept.encode("utf-8") == old else text
+
+
 def publish(
     layout: Layout, day: dt.date, cfg: Config, force: bool = False, *, lock_timeout: float = DEFAULT_TIMEOUT
 ) -> PublishResult:
@@ -156,7 +175,7 @@ def publish(
     are unreviewed, fail the checks or lack a summary (unless ``force``), or when every paper is rejected;
     ReviewError when the day has no run or a broken review file; WriteError when a file cannot be written."""
     from agent.fsutil import write_files
-    from agent.render import render_data_file, render_post
+    from agent.render import render_post
 
     with date_lock(layout, day, lock_timeout):
         opened = open_day(layout, day)
@@ -171,7 +190,7 @@ def publish(
             )
             final = replace(final, items=items)
         post, data = layout.post(day), layout.data_file(day)
-        post_text, data_text = render_post(final, cfg.post, final=True), render_data_file(final, cfg.post)
+        post_text, data_text = render_post(final, cfg.post, final=True), data_file_text(data, final, cfg)
         result = PublishResult(
             date=day,
             post=post,

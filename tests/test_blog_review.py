@@ -134,3 +134,49 @@ def test_markdown_table_keeps_a_long_summary_on_one_line(blog: Path) -> None:
     assert edit.exit_code == 0, edit.output
     table = cli("review", DAY, "--blog", ".", "--format", "markdown").output
     assert f"| {long} |" in table  # GitHub wraps the cell to the page; no <br> mid-phrase
+
+
+def _publish_day(blog: Path) -> None:
+    assert cli("review", DAY, "--blog", ".", "--reject", "2606.00002").exit_code == 0
+    assert cli("review", DAY, "--blog", ".", "--edit", "2606.00001", "--summary",
+               "LLM 에이전트의 성능을 여러 환경에서 평가하는 새로운 벤치마크를 제안한다.").exit_code == 0  # fmt: skip
+    first = cli("publish", DAY, "--blog", ".")
+    assert first.exit_code == 0 and first.output.splitlines() == [
+        f"_posts/{DAY}-hf-daily-papers.md (created)",
+        f"_data/papers/daily-{DAY}.json (created)",
+    ], first.output
+
+
+def test_publish_after_a_new_fetch_leaves_the_data_file_and_says_so_per_file(blog: Path) -> None:
+    _publish_day(blog)
+    data_file = Path("_data/papers") / f"daily-{DAY}.json"
+    data = json.loads(data_file.read_text(encoding="utf-8"))
+    data["crawled_at"] = "2026-06-12T00:00:00Z"  # published from an earlier fetch than the snapshot's now
+    data_file.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    before = data_file.read_bytes()
+
+    again = cli("publish", DAY, "--blog", ".")
+    assert again.exit_code == 0
+    assert again.output.splitlines() == [
+        f"_posts/{DAY}-hf-daily-papers.md (unchanged: already published from this review)",
+        f"_data/papers/daily-{DAY}.json (unchanged)",
+    ]
+    assert data_file.read_bytes() == before
+
+
+def test_a_rerun_of_a_published_day_writes_no_draft_unless_the_post_would_change(
+    blog: Path, tmp_path: Path
+) -> None:
+    _publish_day(blog)
+    source, cache = str(tmp_path / "day.json"), str(tmp_path / "cache")
+    rerun = cli("run", "--date", DAY, "--source", source, "--no-llm", "--blog", ".", "--cache-dir", cache)
+    assert rerun.exit_code == 0
+    assert rerun.output.startswith(f"_posts/{DAY}-hf-daily-papers.md (already published; this run leaves it as it")
+    assert not (blog / "_drafts" / f"{DAY}-hf-daily-papers.md").exists()
+
+    papers = json.loads((tmp_path / "day.json").read_text(encoding="utf-8"))
+    papers.append({"paper": {"id": "2606.00003", "title": "Late", "summary": "Robots.", "upvotes": 1}})
+    (tmp_path / "day.json").write_text(json.dumps(papers), encoding="utf-8")
+    changed = cli("run", "--date", DAY, "--source", source, "--no-llm", "--blog", ".", "--cache-dir", cache)
+    assert changed.exit_code == 0 and (blog / "_drafts" / f"{DAY}-hf-daily-papers.md").exists()
+    assert f"note: {DAY} is already published" in changed.output
