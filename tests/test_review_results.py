@@ -213,7 +213,7 @@ def test_publish_says_replaced_or_unchanged(cli, out: Path) -> None:
         "publish with `paper-digest publish 2026-06-12`."
     )
     args = ["publish", str(DAY), "--out", str(out)]
-    assert cli(*args).output == f"{lay.post(DAY)}\n"
+    assert cli(*args).output == f"{lay.post(DAY)} (created)\n{lay.data_file(DAY)} (created)\n"
     assert "(unchanged" in cli(*args).output
     lay.post(DAY).write_text("hand edit\n", encoding="utf-8")
     assert "(replaced" in cli(*args).output
