@@ -832,9 +832,28 @@ def init(
         "  2. Actions > General > Workflow permissions: 'Read and write permissions' and\n"
         "     'Allow GitHub Actions to create and approve pull requests'.\n"
         f"  3. Pages: {pages}\n"
+        f"{_exclude_step(result.exclude)}"
         "\n"
-        "Then: git add paper-digest.toml .github/workflows && git commit -m 'paper-digest workflows' && git push"
+        f"Then: git add paper-digest.toml{' _config.yml' if result.exclude != 'listed' else ''} .github/workflows"
+        " && git commit -m 'paper-digest workflows' && git push"
     )
+
+
+def _exclude_step(advice: str) -> str:
+    """Step 4 of init's list: keep paper-digest.toml out of _site (init leaves _config.yml to its owner)."""
+    from agent.init import CONFIG_NAME, EXCLUDE_LINE
+
+    if advice == "add-line":
+        return (
+            f"  4. _config.yml: Jekyll would copy {CONFIG_NAME} into _site; add this top-level line (it keeps\n"
+            "     Jekyll 3.9's default excludes, which an exclude: list replaces there):\n"
+            f"       {EXCLUDE_LINE}\n"
+        )
+    if advice == "add-to-list":
+        return (
+            f"  4. _config.yml: Jekyll would copy {CONFIG_NAME} into _site; add {CONFIG_NAME} to its exclude: list.\n"
+        )
+    return ""
 
 
 def _cache_command(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from agent import __version__
 from agent.errors import ConfigError, DigestError
@@ -63,6 +64,38 @@ class InitRefused(DigestError):
         self.paths = paths
 
 
+# Jekyll copies every file of the site that does not start with "_" or "." into _site, paper-digest.toml
+# included. A top-level `exclude:` in _config.yml stops it, but in Jekyll 3.9 (GitHub Pages) it *replaces*
+# the default list (4.x adds the defaults back): the line init suggests repeats 3.9's defaults.
+JEKYLL_39_EXCLUDES = ("Gemfile", "Gemfile.lock", "node_modules", "vendor/bundle/", "vendor/cache/", "vendor/gems/",
+                      "vendor/ruby/")  # fmt: skip
+EXCLUDE_LINE = f"exclude: [{', '.join((*JEKYLL_39_EXCLUDES, CONFIG_NAME))}]"
+ExcludeAdvice = Literal["listed", "add-to-list", "add-line"]
+_TOP_KEY = re.compile(r"^(?P<key>[A-Za-z0-9_-]+)\s*:")
+
+
+def exclude_advice(config_yml: str) -> ExcludeAdvice:
+    """What _config.yml needs so that Jekyll leaves paper-digest.toml out of _site: nothing ("listed": its
+    top-level ``exclude:`` names it), the name added to that list ("add-to-list"), or the line
+    :data:`EXCLUDE_LINE` ("add-line": no ``exclude:``). init never edits _config.yml: the user's own
+    comments, anchors and formatting are theirs, and a YAML round trip would lose them."""
+    found, block = False, []
+    for line in config_yml.splitlines():
+        m = _TOP_KEY.match(line)
+        if m:
+            found = found or m.group("key") == "exclude"
+            if block and found and m.group("key") != "exclude":
+                break
+            if m.group("key") == "exclude":
+                block.append(line[m.end() :])
+            continue
+        if block and (not line or line[:1] in " \t-#"):
+            block.append(line)
+    if not found:
+        return "add-line"
+    return "listed" if re.search(rf"(?<![\w.-]){re.escape(CONFIG_NAME)}(?![\w.-])", "\n".join(block)) else "add-to-list"
+
+
 @dataclass(frozen=True, slots=True)
 class InitResult:
     root: Path
@@ -70,6 +103,7 @@ class InitResult:
     replaced: tuple[Path, ...]  # those of them that existed before (only with force)
     install: str  # the pip requirement the workflows install
     pages_workflow: str | None  # the Pages workflow the publish workflow starts, if one was found
+    exclude: ExcludeAdvice = "listed"  # what _config.yml needs to keep paper-digest.toml out of _site
 
 
 def install_spec(url: str, ref: str) -> str:
@@ -139,4 +173,12 @@ def init_blog(
         replaced=existing,
         install=install,
         pages_workflow=pages,
+        exclude=exclude_advice(_read_text(root / "_config.yml")),
     )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""

@@ -130,3 +130,32 @@ def test_workflows_lint_and_hold_the_keys_the_flow_depends_on(tmp_path: Path) ->
             for script in run_scripts(job):
                 # Event data reaches scripts only through env: an expression in a script is an injection.
                 assert "${{" not in script, script
+
+
+def test_init_says_how_to_keep_its_config_out_of_the_site_without_editing_config_yml(tmp_path: Path) -> None:
+    from agent.init import EXCLUDE_LINE, exclude_advice
+
+    assert exclude_advice("title: b\n# exclude: [x]\n") == "add-line"
+    assert exclude_advice("title: b\nexclude:\n  - drafts/\n\nauthor: me\n") == "add-to-list"
+    assert exclude_advice("exclude:\n- Gemfile\n- paper-digest.toml\nauthor: me\n") == "listed"
+    assert exclude_advice("exclude: [Gemfile, paper-digest.toml.bak]\n") == "add-to-list"
+
+    root = blog(tmp_path)
+    result = init(str(root))
+    assert f"\n       {EXCLUDE_LINE}\n" in result.output and "git add paper-digest.toml _config.yml" in result.output
+    config_yml = (root / "_config.yml").read_text(encoding="utf-8")
+    assert config_yml == "title: a blog\n"  # init leaves _config.yml to its owner
+
+    jekyll = shutil.which("jekyll")
+    if jekyll is None:
+        return
+    (root / "_config.yml").write_text(config_yml + EXCLUDE_LINE + "\n", encoding="utf-8")
+    (root / "notes.txt").write_text("kept\n", encoding="utf-8")
+    site = tmp_path / "site"
+    proc = subprocess.run(
+        [jekyll, "build", "--safe", "-q", "-s", str(root), "-d", str(site)],
+        capture_output=True, text=True, timeout=60, env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (site / "notes.txt").exists() and not (site / "paper-digest.toml").exists()
+    assert "4. _config.yml" not in init(str(root), "--force").output  # listed now: nothing to say
