@@ -37,7 +37,6 @@ KINDS: Final = frozenset({"summary", "overview", "regenerate", "verify"})  # ver
 SQLITE_TIMEOUT_S: Final = 30.0
 # Values only: keys are stored as plain strings, so this may change without orphaning old rows.
 _COMPRESS_LEVEL: Final = 6
-_HINT: Final = "set PAPER_DIGEST_CACHE_DIR or pass --cache-dir"
 
 logger = logging.getLogger("paper-digest")
 
@@ -127,7 +126,9 @@ class _JSONOnlyDisk(diskcache.JSONDisk):
 
     def get(self, key: Any, raw: bool) -> Any:
         if not raw:  # a pickled key, written by something else
-            raise CacheError(f"cache directory {self._directory} holds a pickled key; delete the directory.")
+            raise CacheError(
+                f"cache directory {self._directory} holds a pickled key; delete the directory.", elsewhere=False
+            )
         return key
 
     def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
@@ -205,7 +206,7 @@ class AnswerCache:
         except (sqlite3.Error, OSError, diskcache.Timeout) as exc:
             raise self._error(exc) from exc
         if not stored:  # Cache.set returns True today; a False would be a silently dropped write.
-            raise CacheError(f"cache directory {self.directory} did not store an answer; {_HINT}.")
+            raise CacheError(f"cache directory {self.directory} did not store an answer")
 
     def stats(self) -> dict[str, Any]:
         cache = self._open()
@@ -269,13 +270,14 @@ class AnswerCache:
         if isinstance(exc, diskcache.Timeout) or "locked" in text:
             return CacheError(
                 f"cache directory {where} stayed locked for {self.timeout:g}s (another paper-digest "
-                f"process, or it is not writable); retry, or {_HINT}."
+                "process, or it is not writable)",
+                remedy="retry",
             )
         if "readonly" in text or "unable to open" in text or isinstance(exc, PermissionError):
-            return CacheError(f"cache directory {where} is not writable ({text}); {_HINT}.")
+            return CacheError(f"cache directory {where} is not writable ({text})")
         if isinstance(exc, sqlite3.DatabaseError):
-            return CacheError(f"cache in {where} is unreadable ({text}); delete that directory, or {_HINT}.")
-        return CacheError(f"cache directory {where} is unusable ({text}); {_HINT}.")
+            return CacheError(f"cache in {where} is unreadable ({text})", remedy="delete")
+        return CacheError(f"cache directory {where} is unusable ({text})")
 
 
 def _make_private_dir(directory: Path) -> None:
@@ -290,7 +292,7 @@ def _make_private_dir(directory: Path) -> None:
             return
         st = directory.stat()
         if not stat.S_ISDIR(st.st_mode):
-            raise CacheError(f"cache directory {directory} is not a directory; {_HINT}.")
+            raise CacheError(f"cache directory {directory} is not a directory")
         if hasattr(os, "getuid") and st.st_uid == os.getuid():
             if st.st_mode & 0o077:
                 os.chmod(directory, stat.S_IMODE(st.st_mode) & 0o700)
@@ -300,7 +302,7 @@ def _make_private_dir(directory: Path) -> None:
             )
     except FileExistsError as exc:  # a concurrent mkdir won the race; nothing to tighten
         if not directory.is_dir():
-            raise CacheError(f"cache directory {directory} is not a directory; {_HINT}.") from exc
+            raise CacheError(f"cache directory {directory} is not a directory") from exc
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise CacheError(f"cannot create cache directory {directory} ({reason}); {_HINT}.") from exc
+        raise CacheError(f"cannot create cache directory {directory} ({reason})") from exc

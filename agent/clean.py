@@ -454,8 +454,7 @@ def normalize(items: list[Any]) -> tuple[list[Paper], list[str]]:
     """
     if not isinstance(items, list):
         raise SourceError(
-            f"The daily papers payload is a JSON {type(items).__name__}, not an array; "
-            "point --source at a saved /api/daily_papers response."
+            f"The daily papers payload is a JSON {type(items).__name__}, not an array", setting="source"
         )
     papers: dict[str, Paper] = {}
     first_index: dict[str, int] = {}

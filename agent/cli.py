@@ -30,6 +30,7 @@ import typer
 from agent.config import Config, load_config
 from agent.errors import (
     BrokenFileError,
+    CacheError,
     ConfigError,
     DigestError,
     FileChangedError,
@@ -146,6 +147,18 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
+# What to do about an error a setting fixes (DigestError.setting), naming its flag.
+_FLAG_ADVICE: dict[str, Callable[[DigestError], str]] = {
+    "model": lambda exc: (
+        "pass --model or set [llm] model in paper-digest.toml"
+        if isinstance(exc, ConfigError)
+        else "pass a model it serves with --model, or check OPENAI_BASE_URL"
+    ),
+    "source": lambda exc: "point --source at a saved /api/daily_papers response",
+    "allow_remote": lambda exc: "pass --allow-remote to bind it anyway",
+}
+
+
 def describe(exc: DigestError, given: Given | None = None) -> str:
     """The one-line message for a library error: what went wrong (its fields) and what to do."""
     g = given or Given()
@@ -181,6 +194,13 @@ def describe(exc: DigestError, given: Given | None = None) -> str:
         return f"{exc}; check --host and --port."
     if isinstance(exc, SourceFileError):
         return f"{exc}; check --source."
+    if isinstance(exc, CacheError):
+        fixes = [{"retry": "retry", "delete": "delete that directory"}[exc.remedy]] if exc.remedy else []
+        if exc.setting == "cache_dir":
+            fixes.append("set PAPER_DIGEST_CACHE_DIR or pass --cache-dir")
+        return f"{exc}; {', or '.join(fixes)}." if fixes else _sentence(str(exc))
+    if exc.setting in _FLAG_ADVICE:
+        return f"{exc}; {_FLAG_ADVICE[exc.setting](exc)}."
     if isinstance(exc, NotABlogError):
         return f"{exc}; check {'--blog' if g.blog is not None else 'PAPER_DIGEST_BLOG_DIR and [blog] dir'}."
     if isinstance(exc, SourceDateError):

@@ -41,7 +41,14 @@ from agent.models import Blocker
 
 
 class DigestError(Exception):
+    """``setting``: the option that fixes it, by its config name ("model", "concurrency", "cache_dir", "source",
+    "allow_remote"), when one does; agent/cli.py names the flag."""
+
     exit_code = 1
+
+    def __init__(self, *args: object, setting: str | None = None) -> None:
+        super().__init__(*args)
+        self.setting = setting
 
 
 class ConfigError(DigestError):
@@ -79,7 +86,12 @@ class LLMError(DigestError):
 
 
 class CacheError(DigestError):
-    pass
+    """The LLM cache cannot be used. ``remedy``: what fixes it besides another cache directory (``setting``
+    "cache_dir"): "retry" (it stayed locked), "delete" (its database is damaged), or None."""
+
+    def __init__(self, message: str, *, remedy: Literal["retry", "delete"] | None = None, elsewhere: bool = True):
+        super().__init__(message, setting="cache_dir" if elsewhere else None)
+        self.remedy = remedy
 
 
 class UnwritableError(DigestError):

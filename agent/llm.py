@@ -384,7 +384,7 @@ class OpenAIChat:
         import openai
 
         if not model or not model.strip():
-            raise ConfigError("no model name: pass --model or set [llm] model in paper-digest.toml.")
+            raise ConfigError("no model name", setting="model")
         self.model = model
         self._timeout = timeout
         self._max_retries = max_retries
@@ -528,10 +528,7 @@ class OpenAIChat:
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
             return LLMError(f"the LLM endpoint rejected the API key (HTTP {exc.status_code}); check OPENAI_API_KEY.")
         if isinstance(exc, openai.NotFoundError):
-            return LLMError(
-                f"the LLM endpoint does not serve model {self.model!r} (HTTP 404); "
-                "pass a model it serves with --model, or check OPENAI_BASE_URL."
-            )
+            return LLMError(f"the LLM endpoint does not serve model {self.model!r} (HTTP 404)", setting="model")
         if isinstance(exc, openai.APITimeoutError):
             return LLMUnavailable(
                 f"the LLM endpoint did not answer within {self._timeout:g}s ({retries}); "
@@ -553,7 +550,7 @@ class OpenAIChat:
             if status == 429:
                 return LLMUnavailable(
                     f"the LLM endpoint is rate-limiting requests (HTTP 429 {retries}); "
-                    "lower --concurrency or try again later.",
+                    "lower the concurrency or try again later.",
                     status,
                     kind="rate_limited",
                 )

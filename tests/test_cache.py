@@ -19,6 +19,7 @@ import diskcache
 import pytest
 
 from agent.cache import SCHEMA_VERSION, AnswerCache, cache_key, default_cache_dir, prompt_version
+from agent.cli import describe
 from agent.errors import CacheError, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -327,7 +328,9 @@ def test_read_only_directory_raises_cache_error(tmp_path: Path, filled: bool) ->
         try:
             AnswerCache(Path("ro")).set("k2", ANSWER)
         except CacheError as exc:
-            return f"CacheError: {exc}"
+            from agent.cli import describe
+
+            return f"CacheError: {describe(exc)}"
         return "stored"
 
     try:
@@ -341,8 +344,9 @@ def test_read_only_directory_raises_cache_error(tmp_path: Path, filled: bool) ->
 
 def test_a_file_where_the_directory_should_be(tmp_path: Path) -> None:
     (tmp_path / "cache").write_text("")
-    with pytest.raises(CacheError, match="is not a directory; set PAPER_DIGEST_CACHE_DIR"):
+    with pytest.raises(CacheError, match="is not a directory$") as info:
         AnswerCache(tmp_path / "cache")
+    assert describe(info.value).endswith("is not a directory; set PAPER_DIGEST_CACHE_DIR or pass --cache-dir.")
 
 
 def test_corrupted_database_raises_cache_error(tmp_path: Path) -> None:

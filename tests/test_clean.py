@@ -16,6 +16,7 @@ from conftest import ROOT, SAMPLE, SHARED
 
 from agent import clean
 from agent.clean import clean_text, latex_to_text, normalize, safe_http_url
+from agent.cli import describe
 from agent.errors import SourceError
 from agent.models import Paper
 
@@ -440,8 +441,11 @@ def test_valid_ids(pid: str) -> None:
 
 def test_empty_list_and_non_list() -> None:
     assert normalize([]) == ([], [])
-    with pytest.raises(SourceError, match="not an array"):
+    with pytest.raises(SourceError, match="not an array") as info:
         normalize({"error": "rate limited"})  # type: ignore[arg-type]
+    assert describe(info.value) == (
+        "The daily papers payload is a JSON dict, not an array; point --source at a saved /api/daily_papers response."
+    )
 
 
 # --- the real payload --------------------------------------------------------------------------

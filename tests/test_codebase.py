@@ -8,6 +8,8 @@ import re
 import typing
 from pathlib import Path
 
+import pytest
+
 import agent
 
 AGENT = Path(agent.__file__).parent
@@ -51,3 +53,48 @@ def test_the_error_tree_imports_no_stage_module() -> None:
     assert {m for m in imported if m and m.startswith("agent.")} <= {"agent.models"}
     hints = typing.get_type_hints(errors.PublishRefused.__init__)
     assert typing.get_args(hints["blockers"]) == (models.Blocker,)
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+# Text that is itself a command line for a person to run, written into a file (not an error or a warning).
+_COMMAND_TEXT = {"store.py"}  # the review file's header: the review commands a hand editor may use instead
+
+
+def test_library_messages_name_no_cli_flag() -> None:
+    """Errors and warnings of agent/ carry fields (DigestError.setting names the option by its config name);
+    agent/cli.py words the flag. Docstrings may mention flags; strings the code builds may not."""
+    found = []
+    for path, source in _sources().items():
+        if path.name == "cli.py" or path.name in _COMMAND_TEXT:
+            continue
+        tree = ast.parse(source)
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            literal = isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            if literal and _FLAG.search(node.value):
+                found.append(f"{path.relative_to(AGENT.parent)}:{node.lineno}: {node.value[:60]!r}")
+    assert found == []
+
+
+def test_the_cli_words_the_flag_a_library_error_leaves_out() -> None:
+    from agent.cli import describe
+    from agent.errors import CacheError, ConfigError
+    from agent.web.server import check_bind
+
+    with pytest.raises(ConfigError) as info:
+        check_bind("192.0.2.10", allow_remote=False)
+    assert info.value.setting == "allow_remote" and "--" not in str(info.value)
+    assert describe(info.value).endswith("could review and publish; pass --allow-remote to bind it anyway.")
+    locked = CacheError("cache directory c stayed locked for 30s", remedy="retry")
+    assert describe(locked) == (
+        "cache directory c stayed locked for 30s; retry, or set PAPER_DIGEST_CACHE_DIR or pass --cache-dir."
+    )
+    assert describe(ConfigError("no model name", setting="model")) == (
+        "no model name; pass --model or set [llm] model in paper-digest.toml."
+    )

@@ -24,6 +24,7 @@ import pytest
 import yaml
 from fake_openai import FakeOpenAI, Fault, Reply, constant, cut_json, load_answers, paper_answer
 
+from agent.cli import describe
 from agent.errors import ConfigError, LLMError
 from agent.llm import REASONING_ALLOWANCE, ChatReply, LLMUnavailable, OpenAIChat
 from agent.validate import parse_answer
@@ -191,7 +192,8 @@ def test_unknown_model_raises_llm_error_naming_the_model(vcr: Any) -> None:
         with pytest.raises(LLMError) as info:
             run(ask(client))
     assert type(info.value) is LLMError
-    assert MODEL in str(info.value) and "--model" in str(info.value)
+    assert MODEL in str(info.value) and "--model" not in str(info.value)  # the CLI names the flag:
+    assert describe(info.value).endswith("(HTTP 404); pass a model it serves with --model, or check OPENAI_BASE_URL.")
 
 
 def test_cassettes_hold_no_credentials() -> None:

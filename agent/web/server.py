@@ -23,8 +23,8 @@ def check_bind(host: str, allow_remote: bool) -> None:
         raise ConfigError(f"cannot bind the desk to {host}: give the one address editors will type in the browser.")
     if not is_loopback(host) and not allow_remote:
         raise ConfigError(
-            f"{host} is not a loopback address: anyone who reaches it could review and publish; "
-            "pass --allow-remote to bind it anyway."
+            f"{host} is not a loopback address: anyone who reaches it could review and publish",
+            setting="allow_remote",
         )
 
 
