@@ -224,6 +224,13 @@ def test_bad_tags_are_refused_next_to_the_field(client: TestClient, out: Path, t
     assert Layout(out).review(DAY).read_bytes() == before
 
 
+def test_a_bad_summary_and_bad_tags_are_both_shown(client: TestClient, out: Path) -> None:
+    r = post(client, "edit", id=IDS[0], summary="Too short, and English.", tags="수학, 없는태그")
+    assert r.status_code == 400
+    errors = re.findall(r'<ul class="errors"[^>]*>(.*?)</ul>', card(r.text, IDS[0]), re.S)
+    assert any("한국어 문장이 아님" in e for e in errors) and any("없는태그" in e for e in errors)
+
+
 def test_an_unknown_paper_id_is_said_on_top(client: TestClient, out: Path) -> None:
     r = post(client, "approve", id="2606.99999")
     assert r.status_code == 400
