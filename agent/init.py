@@ -79,19 +79,16 @@ def exclude_advice(config_yml: str) -> ExcludeAdvice:
     top-level ``exclude:`` names it), the name added to that list ("add-to-list"), or the line
     :data:`EXCLUDE_LINE` ("add-line": no ``exclude:``). init never edits _config.yml: the user's own
     comments, anchors and formatting are theirs, and a YAML round trip would lose them."""
-    found, block = False, []
+    block: list[str] | None = None  # the exclude: value's lines; None: no top-level exclude: key
     for line in config_yml.splitlines():
         m = _TOP_KEY.match(line)
-        if m:
-            found = found or m.group("key") == "exclude"
-            if block and found and m.group("key") != "exclude":
-                break
-            if m.group("key") == "exclude":
-                block.append(line[m.end() :])
-            continue
-        if block and (not line or line[:1] in " \t-#"):
+        if m and block is not None and m.group("key") != "exclude":
+            break  # the next top-level key ends the exclude: value
+        if m and m.group("key") == "exclude":
+            block = [line[m.end() :]]
+        elif block is not None:
             block.append(line)
-    if not found:
+    if block is None:
         return "add-line"
     return "listed" if re.search(rf"(?<![\w.-]){re.escape(CONFIG_NAME)}(?![\w.-])", "\n".join(block)) else "add-to-list"
 
