@@ -241,6 +241,22 @@ def test_a_budget_too_small_for_one_request_says_so_on_stderr_and_in_the_report(
     assert draft(work).read_text(encoding="utf-8").count(flag) == 10
 
 
+def test_a_budget_the_model_has_no_price_for_is_not_enforced_and_the_cli_says_so(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeOpenAI() as server:  # on 127.0.0.1, without [llm.prices]: OpenAI's list prices do not apply
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        result = run(work, "--budget-usd", "0.001")
+    assert result.exit_code == 0, result.output
+    warning = "warning: --budget-usd cannot be enforced: no price for model 'gpt-4.1-mini'; add it to [llm.prices].\n"
+    assert result.stderr == warning
+    data = report(work)
+    note = "the budget cannot be enforced: no price for model 'gpt-4.1-mini'; add it to [llm.prices]."
+    assert note in data["warnings"]
+    assert data["summarized"] == 10 and data["left_by_budget"] == 0
+
+
 # -- credentials --------------------------------------------------------------------------------------
 
 
