@@ -69,7 +69,9 @@ class Enrichment:
     repair_problems: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        # Every field is a plain value or a tuple of str: asdict's deep copy is not needed (a run's snapshot
+        # converts one per paper).
+        d = {name: getattr(self, name) for name in self.__slots__}
         d["tags"] = list(self.tags)
         d["new_keywords"] = list(self.new_keywords)
         d["repair_problems"] = list(self.repair_problems)

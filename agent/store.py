@@ -18,7 +18,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -44,6 +44,13 @@ if TYPE_CHECKING:
 # -- the snapshot -------------------------------------------------------------------------------------
 
 
+_PAPER_FIELDS = tuple(f.name for f in fields(Paper))
+
+
+def _rank(item: DigestItem) -> int:
+    return item.rank
+
+
 def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str) -> str:
     """The run's papers and model answers as the snapshot file holds them. ``overview_ids``: the papers
     the overview was written from; ``overview_fp``: their overview_fingerprint, so the draft and the post
@@ -55,7 +62,8 @@ def dump_snapshot(digest: Digest, overview_ids: Sequence[str], overview_fp: str)
         "overview_ids": list(overview_ids),
         "overview_fingerprint": overview_fp,
         "crawled_at": digest.crawled_at,
-        "papers": [asdict(it.paper) for it in sorted(digest.items, key=lambda it: it.rank)],
+        # Paper's fields are plain values and tuples of str: no deep copy (asdict's) needed for json.
+        "papers": [{k: getattr(it.paper, k) for k in _PAPER_FIELDS} for it in sorted(digest.items, key=_rank)],
         "enrichments": {it.paper.id: it.enrichment.to_json() for it in digest.items},
     }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
@@ -198,7 +206,23 @@ def read_review(
         return None, None
     except (OSError, UnicodeDecodeError) as exc:
         raise BrokenFileError(day, path, f"cannot read it ({exc})", kind="review file") from exc
-    return parse_review(text, day, path=path, vocab=vocab), data
+    if vocab is None:
+        from agent.vocab import load_vocabulary
+
+        vocab = load_vocabulary()
+    global _last_read
+    last = _last_read
+    if last is not None and last[0] == (path, day, data) and last[1] is vocab:
+        state = last[2]
+    else:
+        state = parse_review(text, day, path=path, vocab=vocab)
+        _last_read = ((path, day, data), vocab, state)
+    return ReviewState(date=state.date, entries=dict(state.entries)), data
+
+
+# The last review file parsed: `run` checks the file before it fetches and reads it again under the lock;
+# the same bytes (and vocabulary) are not parsed twice. Parsing is a function of these alone.
+_last_read: tuple[tuple[Path, dt.date, bytes], Vocabulary, ReviewState] | None = None
 
 
 def parse_review(text: str, day: dt.date, *, path: Path, vocab: Vocabulary | None = None) -> ReviewState:
