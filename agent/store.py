@@ -13,6 +13,7 @@ Where they live: agent.layout. Files change only under the date's lock (agent.lo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -375,7 +376,83 @@ def commit(
         text = dump_review(day.state, previous)
         files.append((state_file, text))
         review_bytes = text.encode("utf-8")
+    stamp = None
     if draft:
-        files.append((layout.draft(date), render_draft(day, post)))
+        # A warm re-run leaves the draft as it is without rendering it (or importing jinja2) when the draft
+        # on disk carries the stamp of the same inputs and still has the bytes that render wrote.
+        path, key = layout.draft(date), _render_key(day, post)
+        if not _stamped(path, key):
+            text = render_draft(day, post)
+            files.append((path, text))
+            stamp = (path, key, hashlib.sha256(text.encode("utf-8")).hexdigest())
     write_files([*files, *extra], expect={state_file: day.review_bytes}, remove=remove)
+    if stamp is not None:
+        _stamp(*stamp)
     return files_version(review_bytes, snapshot_bytes)
+
+
+# -- the draft's render stamp -----------------------------------------------------------------------------
+# An extended attribute on the draft: the hash of what it was rendered from (the day's digest and merged
+# state, the overview fingerprint, the post settings and the code that renders) and the hash of the bytes
+# written. Only a draft whose attribute matches both is left unrendered; a draft edited, replaced or copied
+# without it, a file system without user attributes, or any change of input is rendered as before.
+_STAMP_ATTR = "user.paper-digest.draft"
+_code_stamp: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """The rendering code as installed: every file of the agent package (modules, templates) and the
+    template engine's, by size and modification time, and the Python version."""
+    global _code_stamp
+    if _code_stamp is None:
+        import importlib.util
+        import os
+        import sys
+
+        roots = [Path(__file__).resolve().parent]
+        for name in ("jinja2", "markupsafe"):
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin:
+                roots.append(Path(spec.origin).parent)
+        h = hashlib.sha256(sys.version.encode())
+        for root in roots:
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for name in sorted(names):
+                    st = os.stat(os.path.join(folder, name))
+                    h.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        _code_stamp = h.hexdigest()
+    return _code_stamp
+
+
+def _render_key(day: Day, post: PostConfig) -> str:
+    import os
+    import zoneinfo
+
+    h = hashlib.sha256(_code_fingerprint().encode())
+    for base in zoneinfo.TZPATH:  # the post's time zone rules, as the system has them
+        with contextlib.suppress(OSError, ValueError):
+            st = os.stat(os.path.join(base, post.timezone))
+            h.update(f"{base}/{post.timezone}:{st.st_size}:{st.st_mtime_ns}".encode())
+            break
+    for part in (repr(day.digest), repr(day.state), day.overview_fp, repr(post)):
+        h.update(b"\0%d:" % len(part) + part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _stamped(path: Path, key: str) -> bool:
+    import os
+
+    try:
+        value = os.getxattr(path, _STAMP_ATTR).decode("ascii")
+        data = path.read_bytes()
+    except (OSError, AttributeError, UnicodeDecodeError):  # no draft, no attribute, no support (macOS: no getxattr)
+        return False
+    return value == f"{key} {hashlib.sha256(data).hexdigest()}"
+
+
+def _stamp(path: Path, key: str, digest: str) -> None:
+    import os
+
+    with contextlib.suppress(OSError, AttributeError):  # then the next run renders the draft again
+        os.setxattr(path, _STAMP_ATTR, f"{key} {digest}".encode("ascii"))
