@@ -19,7 +19,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -435,7 +435,9 @@ def _render_key(day: Day, post: PostConfig) -> str:
             st = os.stat(os.path.join(base, post.timezone))
             h.update(f"{base}/{post.timezone}:{st.st_size}:{st.st_mtime_ns}".encode())
             break
-    for part in (repr(day.digest), repr(day.state), day.overview_fp, repr(post)):
+    # crawled_at (the fetch time, new at every run) is not shown in the draft, only in the data file.
+    shown = replace(day.digest, crawled_at=None)
+    for part in (repr(shown), repr(day.state), day.overview_fp, repr(post)):
         h.update(b"\0%d:" % len(part) + part.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 

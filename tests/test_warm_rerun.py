@@ -4,7 +4,9 @@ files come out byte for byte as a full render writes them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from typer.testing import CliRunner
 
 from agent import store
 from agent.cli import app
+from agent.config import PostConfig
+from agent.layout import Layout
 
 DAY = "2026-02-13"
 
@@ -47,6 +51,11 @@ def test_an_unchanged_draft_is_not_rendered_again_and_a_changed_one_is(
     draft.write_text("edited by hand\n", encoding="utf-8")  # the bytes no longer match the stamp
     run(out)
     assert (len(renders), draft.read_bytes()) == (1, written)
+
+    # The next run fetches at another time: the draft does not show it, so the stamp does not hold it.
+    day = store.open_day(Layout(out, blog=False), dt.date.fromisoformat(DAY))
+    later = replace(day, digest=replace(day.digest, crawled_at="2030-01-01T00:00:00Z"))
+    assert store._render_key(later, PostConfig()) == store._render_key(day, PostConfig())
 
     review = out / "drafts" / f"{DAY}-review.toml"
     review.write_text(review.read_text("utf-8").replace('status = "pending"', 'status = "rejected"', 1), "utf-8")
