@@ -272,9 +272,9 @@ def _korean_style_problems(text: str, abstract: str) -> list[str]:
     filler = _FILLER.search(text)
     if filler:
         problems.append(f"불필요한 주어 '{filler.group(0)}': 방법·모델 이름을 주어로 쓸 것")
-    hype = _HYPE.search(text)
-    if hype:
-        problems.append(f"과장 표현 '{hype.group(0)}'")
+    hype = list(dict.fromkeys(m.group(0) for m in _HYPE.finditer(text)))
+    if hype:  # every one, so a single repair (or the editor) fixes them all at once
+        problems.append("과장 표현 " + ", ".join(f"'{w}'" for w in hype))
     first = _FIRST.search(text)
     if first and not _FIRST_CLAIM.search(abstract):
         problems.append(f"초록이 주장하지 않는 '{first.group(0)}' 표현")
@@ -319,11 +319,18 @@ def _inner_quote(text: str) -> str | None:
     return None
 
 
+def _url_shown(found: str) -> str:
+    """The URL as the sentence has it: ``\\S+`` also takes a Markdown link's ``)``, a Korean particle glued on
+    (``https://x.org)로``) and the sentence's period; the editor is shown the address alone."""
+    cut = re.split(r"[)\]>\"'\uac00-\ud7a3]", found, maxsplit=1)[0]
+    return cut.rstrip(".,;:!?") or found
+
+
 def _markup_problems(text: str, abstract: str = "") -> list[str]:
     problems: list[str] = []
     url = _URL.search(text)
     if url:
-        problems.append(f"URL이 있음 ({url.group(0)}): 링크 없이 쓸 것")
+        problems.append(f"URL이 있음 ({_url_shown(url.group(0))}): 링크 없이 쓸 것")
     for pattern, label in _MARKDOWN:
         found = pattern.search(text)
         if found:

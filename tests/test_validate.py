@@ -591,3 +591,16 @@ def test_first_claims() -> None:
         ("We first show that OPD is a special case of KL-constrained RL.", False),
     ]:
         assert (problems_of(line, abstract + " ViT 토큰화") == []) is ok, abstract
+
+
+def test_a_markdown_link_shows_the_address_alone_and_every_hype_word_is_reported() -> None:
+    abstract = "GRPO improves accuracy by 24% on GSM8K; code at https://x.org."
+    link = validate_summary(
+        "GRPO는 [코드](https://x.org)로 GSM8K 정확도를 24% 높인다.", abstract=abstract, min_chars=20
+    )
+    assert "URL이 있음 (https://x.org): 링크 없이 쓸 것" in link
+    glued = validate_summary("GRPO는 https://x.org.에서 GSM8K 정확도를 24% 높인다.", abstract=abstract, min_chars=20)
+    assert "URL이 있음 (https://x.org): 링크 없이 쓸 것" in glued
+    line = "GRPO는 혁신적이고 획기적인 방법으로 GSM8K 정확도를 24% 높이는 놀라운 결과를 보인다."
+    hype = validate_summary(line, abstract=abstract, min_chars=20)
+    assert "과장 표현 '혁신적', '획기적', '놀라운'" in hype
