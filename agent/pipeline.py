@@ -159,7 +159,9 @@ def run_digest(opts: RunOptions, cfg: Config) -> RunReport:
         assert opts.date is not None, "a run from the HF API needs a date"
         day = opts.date
         check_outputs(layout, day, opts.report, cfg.cache_dir, opts.source)
-        if not opts.no_llm:  # the SDK's ~1 s of imports overlaps the fetch's network wait
+        if not opts.no_llm and not layout.snapshot(day).exists():
+            # A day's first run: the SDK's ~1 s of imports overlaps the fetch's network wait. A re-run (the
+            # day has a snapshot) is most likely answered from the cache and should import nothing.
             preload()
         raw = source.fetch(day)
     else:  # a file holds one day, whichever it is: read it, then check the day against it

@@ -446,3 +446,29 @@ def test_an_interrupted_cli_run_resumes(fake: FakeOpenAI, work: Path) -> None:
     data = report(work)
     assert data["summarized"] == 10 and data["cache_hits"] == 4
     assert data["llm_requests"] == len(fake.requests) - 11 == 6 + 1
+
+
+def test_the_sdk_is_preloaded_for_a_days_first_api_run_only(
+    fake: FakeOpenAI, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background import overlaps the HF fetch of a day's first run; a re-run (answered from the cache)
+    must not load the SDK it will not use."""
+    from servers import LocalServer, Request, Response
+
+    items = json.loads(SAMPLE.read_text(encoding="utf-8"))
+
+    def hf(req: Request) -> Response:
+        return Response(body=items if req.query.get("p", ["0"]) == ["0"] else [])
+
+    calls: list[int] = []
+    monkeypatch.setattr("agent.pipeline.preload", lambda: calls.append(1))
+    args = ["run", "--date", DATE, "--out", str(work / "out"), "--cache-dir", str(work / "cache")]
+    with LocalServer(hf) as srv:
+        monkeypatch.setenv("HF_ENDPOINT", srv.url)
+        first = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert first.exit_code == 0, first.output
+        assert calls == [1]
+        again = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert "0 LLM requests" in again.output
+    assert calls == [1]  # not preloaded for the re-run
