@@ -20,11 +20,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config
 from agent.layout import Layout
 from agent.render import Escaped, code_span, escape_markdown, safe_url
+
+if TYPE_CHECKING:
+    from agent.review import ReviewRow as Row
 
 STATUS_LABEL = {
     "pending": "⏳ pending",
@@ -35,21 +38,6 @@ STATUS_LABEL = {
     "needs-review": "🔁 needs-review",
     "vanished": "👻 vanished",
 }
-
-
-class Row(Protocol):
-    """What the table needs of agent.review.ReviewRow."""
-
-    id: str
-    rank: int | None
-    status: str
-    title: str
-    summary: str | None
-    tags: tuple[str, ...]
-    model_differs: bool
-    new_model_summary: str | None
-    flag_reason: str | None
-    problems: tuple[str, ...]
 
 
 def _cell(text: str | None) -> str:
